@@ -1,0 +1,60 @@
+# Kontor's entry points. `make run` and `make test` set everything up on a fresh machine.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+SIZE ?= medium
+
+.PHONY: run test test-sqlite test-postgres lint format bench messages lock clean
+
+$(STAMP): pyproject.toml requirements.lock
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.lock
+	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps -e .
+	touch $(STAMP)
+
+install: $(STAMP)
+
+# Local serving is plain HTTP on 127.0.0.1; deployments keep the HTTPS default.
+run: export HTTPS ?= false
+run: $(STAMP)
+	$(BIN)/kontor migrate --no-input
+	@test -f var/.demo-loaded || ($(BIN)/kontor demo --size small && touch var/.demo-loaded)
+	@$(BIN)/kontor demo --logins
+	@echo "Kontor runs at http://127.0.0.1:8000  (Ctrl-C stops the server and the worker)"
+	$(BIN)/kontor serve --with-worker
+
+# Lint, then the whole suite on SQLite, then on PostgreSQL (a throwaway cluster
+# unless TEST_DATABASE_URL names a server). With CI=true no pass may be skipped.
+test: $(STAMP) lint test-sqlite test-postgres
+
+lint: $(STAMP)
+	$(BIN)/ruff format --check src tests bench scripts
+	$(BIN)/ruff check src tests bench scripts
+	$(BIN)/kontor makemigrations --check --dry-run > /dev/null
+
+test-sqlite: $(STAMP)
+	@echo "== pytest on SQLite"
+	$(BIN)/python scripts/run_tests.py --database sqlite $(PYTEST_ARGS)
+
+test-postgres: $(STAMP)
+	@echo "== pytest on PostgreSQL"
+	$(BIN)/python scripts/run_tests.py --database postgres $(PYTEST_ARGS)
+
+format: $(STAMP)
+	$(BIN)/ruff format src tests bench scripts
+	$(BIN)/ruff check --fix src tests bench scripts
+
+bench: $(STAMP)
+	$(BIN)/python bench/run.py --size $(SIZE)
+
+messages: $(STAMP)
+	cd src/kontor && ../../$(BIN)/kontor makemessages -l de -l en --no-obsolete --no-location
+	cd src/kontor && ../../$(BIN)/kontor compilemessages
+
+# Refresh the lock file from pyproject's pins (run on a clean venv).
+lock: $(STAMP)
+	$(BIN)/pip freeze --exclude-editable --exclude kontor | sort -f > requirements.lock
+
+clean:
+	rm -rf $(VENV) var/static

@@ -1,0 +1,49 @@
+"""Access checks in one place: what a user may do, and which records they may see."""
+
+from django.core.exceptions import ValidationError
+from django.db.models import Model
+from django.http import Http404
+
+from kontor.core.permissions import ALL_CAPABILITIES, Visibility
+
+
+def record_visibility(user) -> str:
+    """own / team / all, from the user's role; superusers see everything."""
+    if user.is_superuser:
+        return Visibility.ALL
+    role = user.role
+    return role.visibility if role else Visibility.OWN
+
+
+def capabilities(user) -> frozenset[str]:
+    if not user.is_authenticated or not user.is_active:
+        return frozenset()
+    if user.is_superuser:
+        return frozenset(ALL_CAPABILITIES)
+    cached = getattr(user, "_kontor_capabilities", None)
+    if cached is None:
+        cached = frozenset(user.role.capabilities) if user.role else frozenset()
+        user._kontor_capabilities = cached
+    return cached
+
+
+def user_can(user, capability: str) -> bool:
+    return capability in capabilities(user)
+
+
+def team_ids(user) -> list[int]:
+    cached = getattr(user, "_kontor_team_ids", None)
+    if cached is None:
+        cached = list(user.teams.values_list("id", flat=True))
+        user._kontor_team_ids = cached
+    return cached
+
+
+def get_object_for_user(model: type[Model], user, **lookup) -> Model:
+    """The record matching ``lookup`` if ``user`` may see it; 404 otherwise, so that
+    a record one may not see is indistinguishable from one that does not exist."""
+    try:
+        return model.objects.visible_to(user).get(**lookup)
+    except (model.DoesNotExist, ValueError, TypeError, ValidationError) as exc:
+        # A malformed id (e.g. not a UUID) is simply "not found".
+        raise Http404 from exc

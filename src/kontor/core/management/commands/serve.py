@@ -1,0 +1,62 @@
+import os
+import signal
+import subprocess
+import sys
+
+from django.conf import settings
+from django.core.management import call_command
+from django.core.management.base import BaseCommand
+
+
+class Command(BaseCommand):
+    help = "Serve Kontor with gunicorn (static files included); optionally run the worker too."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--bind", default=os.environ.get("KONTOR_BIND", "127.0.0.1:8000"))
+        parser.add_argument(
+            "--workers", type=int, default=int(os.environ.get("WEB_CONCURRENCY", "2"))
+        )
+        parser.add_argument("--threads", type=int, default=int(os.environ.get("WEB_THREADS", "4")))
+        parser.add_argument(
+            "--with-worker", action="store_true", help="also start the background worker"
+        )
+
+    def handle(self, *args, bind, workers, threads, with_worker, **options):
+        if not settings.DEBUG:
+            call_command("collectstatic", interactive=False, verbosity=0)
+        children: list[subprocess.Popen] = []
+        kontor = [sys.executable, "-m", "kontor.cli"]
+        if with_worker:
+            children.append(subprocess.Popen([*kontor, "worker"]))
+        web = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "kontor.wsgi:application",
+                "--bind",
+                bind,
+                "--workers",
+                str(workers),
+                "--threads",
+                str(threads),
+                "--access-logfile",
+                "-",
+                "--graceful-timeout",
+                "10",
+            ]
+        )
+        children.append(web)
+
+        def stop(signum, frame):
+            for child in children:
+                if child.poll() is None:
+                    child.send_signal(signal.SIGTERM)
+
+        signal.signal(signal.SIGINT, stop)
+        signal.signal(signal.SIGTERM, stop)
+        code = web.wait()
+        stop(None, None)
+        for child in children:
+            child.wait()
+        sys.exit(code)

@@ -1,0 +1,105 @@
+import zoneinfo
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone, translation
+
+
+class ContentSecurityPolicyMiddleware:
+    """Sends the strict policy from ``settings.SECURE_CSP``: no inline script or style.
+
+    Django 6 ships the same middleware and setting name; switching is a one-line change.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+        self.header = "; ".join(
+            " ".join([directive, *sources]) for directive, sources in settings.SECURE_CSP.items()
+        )
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        response.setdefault("Content-Security-Policy", self.header)
+        return response
+
+
+class RequestSizeLimitMiddleware:
+    """Refuses an oversize body before anything reads it, with 413 and a clear message
+    (in the API's problem format for API paths)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        try:
+            length = int(request.headers.get("Content-Length") or 0)
+        except ValueError:
+            length = 0
+        if length > settings.DATA_UPLOAD_MAX_MEMORY_SIZE:
+            return too_large_response(request)
+        return self.get_response(request)
+
+
+def too_large_response(request: HttpRequest) -> HttpResponse:
+    from django.utils.translation import gettext as _
+
+    limit_mb = settings.DATA_UPLOAD_MAX_MEMORY_SIZE // (1024 * 1024)
+    detail = _("The request is larger than %(limit)s MB.") % {"limit": limit_mb}
+    if request.path.startswith("/api/"):
+        from kontor.core.api.errors import problem
+
+        return problem(request, 413, _("Request too large"), detail)
+    return render(
+        request, "core/error.html", {"title": _("Request too large"), "detail": detail}, status=413
+    )
+
+
+class UserPreferencesMiddleware:
+    """Speaks the signed-in user's language and shows times in their time zone."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated:
+            if user.language in dict(settings.LANGUAGES):
+                translation.activate(user.language)
+                request.LANGUAGE_CODE = user.language
+            try:
+                timezone.activate(zoneinfo.ZoneInfo(user.time_zone))
+            except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+                timezone.deactivate()
+        else:
+            timezone.deactivate()
+        return self.get_response(request)
+
+
+# Paths a user who still owes the second factor may reach.
+TWO_FACTOR_EXEMPT_PREFIXES = ("/accounts/", "/static/", "/healthz", "/i18n/", "/api/")
+
+
+class TwoFactorRequiredMiddleware:
+    """Where the role demands two-factor login (or the user set up an authenticator),
+    a session that has not passed the second factor reaches only the account pages."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        user = getattr(request, "user", None)
+        if (
+            user is not None
+            and user.is_authenticated
+            and not request.path.startswith(TWO_FACTOR_EXEMPT_PREFIXES)
+            and not user.is_verified()
+        ):
+            from kontor.core.two_factor import two_factor_state
+
+            state = two_factor_state(user)
+            if state == "verify":
+                return redirect(f"{settings.TWO_FACTOR_VERIFY_URL}?next={request.path}")
+            if state == "setup":
+                return redirect(settings.TWO_FACTOR_SETUP_URL)
+        return self.get_response(request)

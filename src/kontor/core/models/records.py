@@ -1,0 +1,57 @@
+"""The base every customer-facing record inherits: owner, team, public id, version."""
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from kontor.core.permissions import Visibility
+
+
+class VisibleQuerySet(models.QuerySet):
+    def visible_to(self, user) -> "VisibleQuerySet":
+        """The records ``user`` may see: the one rule behind every list, count,
+        search, export and API endpoint."""
+        from kontor.core.access import record_visibility, team_ids
+
+        if user is None or not user.is_authenticated or not user.is_active:
+            return self.none()
+        scope = record_visibility(user)
+        if scope == Visibility.ALL:
+            return self
+        if scope == Visibility.TEAM:
+            return self.filter(Q(owner_id=user.pk) | Q(team_id__in=team_ids(user)))
+        return self.filter(owner_id=user.pk)
+
+
+class OwnedRecord(models.Model):
+    """Abstract: a record with an owner and a team, seen according to the viewer's role."""
+
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("owner"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    team = models.ForeignKey(
+        "core.Team",
+        verbose_name=_("team"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+    # Optimistic locking: a form carries the version it was loaded with.
+    version = models.PositiveIntegerField(default=1, editable=False)
+
+    objects = VisibleQuerySet.as_manager()
+
+    class Meta:
+        abstract = True

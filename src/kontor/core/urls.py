@@ -1,0 +1,62 @@
+from django.contrib.auth import views as auth_views
+from django.urls import path
+
+from kontor.core import account_views, admin_views, views
+
+app_name = "core"
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("i18n/language/", account_views.language_switch, name="language_switch"),
+    path("settings/", account_views.profile, name="profile"),
+    path("settings/tokens/", account_views.token_list, name="token_list"),
+    path("settings/tokens/<int:pk>/revoke/", account_views.token_revoke, name="token_revoke"),
+    path("admin/", admin_views.admin_home, name="admin_home"),
+    path("admin/roles/", admin_views.role_matrix, name="role_matrix"),
+    path("admin/users/", admin_views.user_list, name="user_list"),
+    path("admin/teams/", admin_views.team_list, name="team_list"),
+    path("admin/audit/", admin_views.audit_list, name="audit_list"),
+]
+for key in ("activities", "calendar", "sales", "service", "marketing", "processes", "analytics"):
+    urlpatterns.append(
+        path(f"{key}/", views.module_placeholder, {"key": key}, name=f"module_{key}")
+    )
+
+# Under /accounts/, outside the "core" namespace so Django's auth views find their names.
+account_urlpatterns = [
+    path("login/", account_views.LoginView.as_view(), name="login"),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path(
+        "password/reset/",
+        auth_views.PasswordResetView.as_view(),
+        name="password_reset",
+    ),
+    path(
+        "password/reset/sent/",
+        auth_views.PasswordResetDoneView.as_view(),
+        name="password_reset_done",
+    ),
+    path(
+        "password/reset/<uidb64>/<token>/",
+        auth_views.PasswordResetConfirmView.as_view(),
+        name="password_reset_confirm",
+    ),
+    path(
+        "password/reset/done/",
+        auth_views.PasswordResetCompleteView.as_view(),
+        name="password_reset_complete",
+    ),
+    path(
+        "password/change/",
+        auth_views.PasswordChangeView.as_view(),
+        name="password_change",
+    ),
+    path(
+        "password/change/done/",
+        auth_views.PasswordChangeDoneView.as_view(),
+        name="password_change_done",
+    ),
+    path("two-factor/setup/", account_views.two_factor_setup, name="two_factor_setup"),
+    path("two-factor/verify/", account_views.two_factor_verify, name="two_factor_verify"),
+    path("two-factor/disable/", account_views.two_factor_disable, name="two_factor_disable"),
+]

@@ -1,0 +1,108 @@
+from django.contrib.auth.decorators import login_required
+from django.db import connection
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from kontor.core.context_processors import MODULES
+
+
+@login_required
+def home(request: HttpRequest) -> HttpResponse:
+    return render(request, "core/home.html")
+
+
+@login_required
+def module_placeholder(request: HttpRequest, key: str) -> HttpResponse:
+    label = next((label for k, label, _u, _c in MODULES if k == key), key)
+    return render(request, "core/module_placeholder.html", {"module_label": label})
+
+
+def healthz(request: HttpRequest) -> JsonResponse:
+    """Liveness and database status for load balancers and the benchmark."""
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+            cursor.fetchone()
+        database = "ok"
+    except Exception:
+        database = "unavailable"
+    status = 200 if database == "ok" else 503
+    return JsonResponse(
+        {
+            "status": "ok" if status == 200 else "error",
+            "database": database,
+            "vendor": connection.vendor,
+        },
+        status=status,
+    )
+
+
+def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
+    return render(
+        request,
+        "core/error.html",
+        {
+            "title": _("The form has expired"),
+            "detail": _(
+                "Your session may have ended or the form was sent twice. "
+                "Please reload the page and try again."
+            ),
+        },
+        status=403,
+    )
+
+
+def _error(request, status, title, detail):
+    if request.path.startswith("/api/"):
+        from kontor.core.api.errors import problem
+
+        return problem(request, status, str(title), str(detail))
+    return render(request, "core/error.html", {"title": title, "detail": detail}, status=status)
+
+
+def not_found(request: HttpRequest, exception=None) -> HttpResponse:
+    return _error(
+        request,
+        404,
+        gettext_lazy("Page not found"),
+        gettext_lazy("This page does not exist, or you may not see it."),
+    )
+
+
+def forbidden(request: HttpRequest, exception=None) -> HttpResponse:
+    return _error(
+        request, 403, gettext_lazy("Not allowed"), gettext_lazy("Your role does not allow this.")
+    )
+
+
+def bad_request(request: HttpRequest, exception=None) -> HttpResponse:
+    return _error(
+        request,
+        400,
+        gettext_lazy("Bad request"),
+        gettext_lazy("The request could not be understood."),
+    )
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    return _error(
+        request,
+        500,
+        gettext_lazy("Something went wrong"),
+        gettext_lazy("The error has been logged. Please try again later."),
+    )
+
+
+def api_docs(request: HttpRequest) -> HttpResponse:
+    """Interactive API documentation (Swagger UI, served from the ninja package)."""
+    from ninja.openapi.docs import Swagger
+
+    from kontor.api import api
+
+    return Swagger().render_page(request, api)
+
+
+def api_not_found(request: HttpRequest, rest: str = "") -> HttpResponse:
+    return not_found(request)

@@ -1,0 +1,53 @@
+import pytest
+
+from kontor.core.models import Role, Team
+from kontor.core.permissions import RoleCode
+from tests.core.factories import UserFactory
+
+
+@pytest.fixture(autouse=True)
+def _isolate(settings, tmp_path):
+    # Media under a temp dir; the lock-out counter is tested on its own.
+    settings.MEDIA_ROOT = tmp_path / "media"
+    settings.AXES_ENABLED = False
+
+
+def role(code: str) -> Role:
+    return Role.objects.get(code=code)
+
+
+@pytest.fixture
+def team(db) -> Team:
+    return Team.objects.create(name="Vertrieb Nord")
+
+
+@pytest.fixture
+def other_team(db) -> Team:
+    return Team.objects.create(name="Vertrieb Süd")
+
+
+@pytest.fixture
+def owner(team):
+    """A sales rep who owns records in their team."""
+    return UserFactory(username="owner", role=role(RoleCode.SALES_REP), teams=[team])
+
+
+@pytest.fixture
+def teammate(team):
+    return UserFactory(username="teammate", role=role(RoleCode.SALES_REP), teams=[team])
+
+
+@pytest.fixture
+def outsider(other_team):
+    """A sales rep in another team."""
+    return UserFactory(username="outsider", role=role(RoleCode.SALES_REP), teams=[other_team])
+
+
+@pytest.fixture
+def admin(db):
+    return UserFactory(username="admin", role=role(RoleCode.ADMINISTRATOR))
+
+
+@pytest.fixture
+def readonly(team):
+    return UserFactory(username="readonly", role=role(RoleCode.READ_ONLY), teams=[team])

@@ -1,0 +1,26 @@
+import factory
+
+from kontor.customers.models import Organization, Person
+
+
+class OrganizationFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Organization
+
+    name = factory.Faker("company", locale="de_DE")
+    city = factory.Faker("city", locale="de_DE")
+
+
+class PersonFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Person
+
+    first_name = factory.Faker("first_name", locale="de_DE")
+    last_name = factory.Faker("last_name", locale="de_DE")
+    email = factory.LazyAttribute(lambda p: f"{p.first_name}.{p.last_name}@example.de".lower())
+    city = factory.Faker("city", locale="de_DE")
+
+
+def owned_by(factory_class, user, **kwargs):
+    """A record owned by ``user`` in the user's first team."""
+    return factory_class(owner=user, team=user.teams.order_by("id").first(), **kwargs)
