@@ -33,11 +33,16 @@ lint: $(STAMP)
 	$(BIN)/ruff check src tests bench scripts
 	$(BIN)/kontor makemigrations --check --dry-run > /dev/null
 
-test-sqlite: $(STAMP)
+# Compiled catalogs for the language tests (msgfmt from gettext), when a .po is newer.
+MO := $(patsubst %.po,%.mo,$(wildcard src/kontor/locale/*/LC_MESSAGES/*.po))
+%.mo: %.po
+	msgfmt --check-format -o $@ $<
+
+test-sqlite: $(STAMP) $(MO)
 	@echo "== pytest on SQLite"
 	$(BIN)/python scripts/run_tests.py --database sqlite $(PYTEST_ARGS)
 
-test-postgres: $(STAMP)
+test-postgres: $(STAMP) $(MO)
 	@echo "== pytest on PostgreSQL"
 	$(BIN)/python scripts/run_tests.py --database postgres $(PYTEST_ARGS)
 
@@ -45,12 +50,14 @@ format: $(STAMP)
 	$(BIN)/ruff format src tests bench scripts
 	$(BIN)/ruff check --fix src tests bench scripts
 
+# Benchmark on the real server: SIZE=small|medium|large, DATABASES=sqlite,postgres (default
+# both). Writes bench/results/<date>-<size>.md; see bench/README.md.
 bench: $(STAMP)
-	$(BIN)/python bench/run.py --size $(SIZE)
+	$(BIN)/python bench/run.py --size $(SIZE) $(if $(DATABASES),--databases $(DATABASES))
 
 messages: $(STAMP)
-	cd src/kontor && ../../$(BIN)/kontor makemessages -l de -l en --no-obsolete --no-location
-	cd src/kontor && ../../$(BIN)/kontor compilemessages
+	cd src/kontor && KONTOR_VAR_DIR=../../var ../../$(BIN)/kontor makemessages -l de --no-obsolete --no-location
+	cd src/kontor && KONTOR_VAR_DIR=../../var ../../$(BIN)/kontor compilemessages
 
 # Refresh the lock file from pyproject's pins (run on a clean venv).
 lock: $(STAMP)

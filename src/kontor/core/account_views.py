@@ -5,30 +5,40 @@ import io
 
 import qrcode
 import qrcode.image.svg
-from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 from django_otp import login as otp_login
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from kontor.core import services, two_factor
 from kontor.core.access import user_can
 from kontor.core.api.auth import token_create
 from kontor.core.api.auth import token_revoke as revoke
-from kontor.core.models import TokenScope, User
+from kontor.core.forms import OtpForm, PasswordResetForm, ProfileForm, TokenForm
+from kontor.core.models import User
 from kontor.core.permissions import Capability
 
 
 class LoginView(auth_views.LoginView):
+    """Password login. django-axes counts failures per user name and address (the
+    form passes the request to authenticate()); the second factor, if any, is asked
+    by TwoFactorRequiredMiddleware on the next request."""
+
     redirect_authenticated_user = True
+
+
+class PasswordResetView(auth_views.PasswordResetView):
+    """Same answer whether or not the address belongs to an account."""
+
+    form_class = PasswordResetForm
 
 
 def _safe_next(request: HttpRequest, fallback: str = "/") -> str:
@@ -53,34 +63,29 @@ def language_switch(request: HttpRequest) -> HttpResponse:
     return response
 
 
-class ProfileForm(forms.ModelForm):
-    class Meta:
-        model = User
-        fields = ["first_name", "last_name", "email", "language", "time_zone"]
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        from kontor.core.models.users import time_zone_choices
-
-        self.fields["time_zone"] = forms.ChoiceField(
-            label=gettext_lazy("time zone"), choices=time_zone_choices()
-        )
-
-
 @login_required
 def profile(request: HttpRequest) -> HttpResponse:
-    form = ProfileForm(request.POST or None, instance=request.user)
+    # A copy: validating a model form writes into its instance, and request.user
+    # must keep the saved values while an invalid form is shown again.
+    form = ProfileForm(request.POST or None, instance=User.objects.get(pk=request.user.pk))
     if request.method == "POST" and form.is_valid():
-        form.save()
-        messages.success(request, _("Your settings are saved."))
-        return redirect("core:profile")
-    has_2fa = TOTPDevice.objects.filter(user=request.user, confirmed=True).exists()
-    return render(request, "core/profile.html", {"form": form, "has_two_factor": has_2fa})
-
-
-class TokenForm(forms.Form):
-    name = forms.CharField(label=gettext_lazy("name"), max_length=100)
-    scope = forms.ChoiceField(label=gettext_lazy("scope"), choices=TokenScope.choices)
+        try:
+            services.profile_update(user=request.user, data=form.data_for_service())
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            messages.success(request, _("Your settings are saved."))
+            return redirect("core:profile")
+    return render(
+        request,
+        "core/profile.html",
+        {
+            "form": form,
+            "has_two_factor": two_factor.has_confirmed_device(request.user),
+            "two_factor_required": two_factor.required_by_role(request.user),
+        },
+        status=422 if form.is_bound and form.errors else 200,
+    )
 
 
 @login_required
@@ -109,15 +114,6 @@ def token_revoke(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("core:token_list")
 
 
-class OtpForm(forms.Form):
-    code = forms.RegexField(
-        label=gettext_lazy("Code from your authenticator app"),
-        regex=r"^\s*\d{6}\s*$",
-        error_messages={"invalid": gettext_lazy("Enter the six digits your app shows.")},
-        widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric"}),
-    )
-
-
 def _qr_svg(uri: str) -> str:
     image = qrcode.make(uri, image_factory=qrcode.image.svg.SvgPathImage, box_size=8)
     buffer = io.BytesIO()
@@ -125,21 +121,50 @@ def _qr_svg(uri: str) -> str:
     return "data:image/svg+xml;base64," + base64.b64encode(buffer.getvalue()).decode()
 
 
+def _verify_url(request: HttpRequest) -> str:
+    return f"{settings.TWO_FACTOR_VERIFY_URL}?{urlencode({'next': _safe_next(request, '/')})}"
+
+
+def _code_refused(form: OtpForm, wait: int) -> int:
+    """Put the reason a code was refused on the form; returns the response status."""
+    if wait:
+        form.add_error(
+            "code",
+            ngettext(
+                "Too many wrong codes. Please wait %(seconds)d second, then try again.",
+                "Too many wrong codes. Please wait %(seconds)d seconds, then try again.",
+                wait,
+            )
+            % {"seconds": wait},
+        )
+        return 429
+    form.add_error("code", _("That code is not right. Check the time on your phone."))
+    return 422
+
+
 @login_required
 def two_factor_setup(request: HttpRequest) -> HttpResponse:
     """Pair an authenticator app: show a QR code, confirm with the first code."""
-    device = TOTPDevice.objects.filter(user=request.user, confirmed=False).first()
-    if device is None:
-        device = TOTPDevice.objects.create(user=request.user, name="authenticator", confirmed=False)
+    if two_factor.has_confirmed_device(request.user):
+        # Pairing a second authenticator would let a session that only knows the
+        # password skip the code of the first one.
+        if not request.user.is_verified():
+            return redirect(_verify_url(request))
+        messages.info(request, _("Two-factor login is already on."))
+        return redirect("core:profile")
+    device = two_factor.pending_device(request.user)
     form = OtpForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        if device.verify_token(form.cleaned_data["code"].strip()):
-            device.confirmed = True
-            device.save(update_fields=["confirmed"])
-            otp_login(request, device)
-            messages.success(request, _("Two-factor login is now on."))
-            return redirect("core:profile")
-        form.add_error("code", _("That code is not right. Check the time on your phone."))
+    status = 200
+    if request.method == "POST":
+        status = 422
+        if form.is_valid():
+            verified, wait = two_factor.check_code(device, form.cleaned_data["code"])
+            if verified:
+                services.two_factor_confirm(user=request.user, device=device)
+                otp_login(request, device)
+                messages.success(request, _("Two-factor login is now on."))
+                return redirect("core:profile")
+            status = _code_refused(form, wait)
     return render(
         request,
         "registration/two_factor_setup.html",
@@ -147,30 +172,51 @@ def two_factor_setup(request: HttpRequest) -> HttpResponse:
             "form": form,
             "qr": _qr_svg(device.config_url),
             "secret": base64.b32encode(device.bin_key).decode(),
+            "required": two_factor.required_by_role(request.user),
         },
+        status=status,
     )
 
 
 @login_required
 def two_factor_verify(request: HttpRequest) -> HttpResponse:
+    """The second step of the login: the code from the authenticator app."""
+    next_url = _safe_next(request, "/")
+    if request.user.is_verified():
+        return redirect(next_url)
+    device = two_factor.confirmed_device(request.user)
+    if device is None:
+        if two_factor.required_by_role(request.user):
+            return redirect(settings.TWO_FACTOR_SETUP_URL)
+        return redirect(next_url)
     form = OtpForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        code = form.cleaned_data["code"].strip()
-        for device in TOTPDevice.objects.filter(user=request.user, confirmed=True):
-            if device.verify_token(code):
+    status = 200
+    if request.method == "POST":
+        status = 422
+        if form.is_valid():
+            verified, wait = two_factor.check_code(device, form.cleaned_data["code"])
+            if verified:
                 otp_login(request, device)
-                return redirect(_safe_next(request, "/"))
-        form.add_error("code", _("That code is not right. Check the time on your phone."))
-    return render(request, "registration/two_factor_verify.html", {"form": form})
+                return redirect(next_url)
+            status = _code_refused(form, wait)
+    return render(
+        request,
+        "registration/two_factor_verify.html",
+        {"form": form, "next": next_url},
+        status=status,
+    )
 
 
 @login_required
 @require_POST
 def two_factor_disable(request: HttpRequest) -> HttpResponse:
-    role = request.user.role
-    if role is not None and role.require_two_factor:
-        messages.error(request, _("Your role requires two-factor login."))
+    if two_factor.has_confirmed_device(request.user) and not request.user.is_verified():
+        # Only a session that has entered a code may turn the codes off.
+        return redirect(_verify_url(request))
+    try:
+        services.two_factor_disable(user=request.user)
+    except ValidationError as exc:
+        messages.error(request, exc.messages[0])
         return redirect("core:profile")
-    TOTPDevice.objects.filter(user=request.user).delete()
     messages.success(request, _("Two-factor login is off."))
     return redirect("core:profile")

@@ -49,21 +49,28 @@ def record(
     action: str,
     instance: models.Model,
     before: dict[str, Any] | None = None,
+    related: dict[str, list[Any]] | None = None,
     via: str = "",
 ) -> AuditEntry | None:
     """Write one audit entry. For an update, pass the ``snapshot`` taken before the
-    change; an update that changed nothing writes nothing."""
+    change (or None to record only ``related``). ``related`` adds changes the field
+    snapshot cannot see — many-to-many relations, authenticators — as
+    ``{name: [old, new]}``. An update that changed nothing writes nothing."""
     if action == AuditAction.CREATE:
         changes = {k: [None, v] for k, v in snapshot(instance).items() if v not in (None, "")}
     elif action == AuditAction.UPDATE:
-        changes = diff(before or {}, snapshot(instance))
-        if not changes:
-            return None
+        changes = diff(before, snapshot(instance)) if before is not None else {}
     else:
         changes = {k: [v, None] for k, v in snapshot(instance).items() if v not in (None, "")}
+    changes.update(
+        {name: values for name, values in (related or {}).items() if values[0] != values[1]}
+    )
+    if action == AuditAction.UPDATE and not changes:
+        return None
+    signed_in = actor is not None and actor.is_authenticated
     return AuditEntry.objects.create(
-        actor=actor if actor is not None and actor.is_authenticated else None,
-        actor_name=(actor.get_username() if actor is not None and actor.is_authenticated else ""),
+        actor=actor if signed_in else None,
+        actor_name=actor.get_username() if signed_in else "",
         action=action,
         content_type=ContentType.objects.get_for_model(instance, for_concrete_model=True),
         object_id=instance.pk,

@@ -76,30 +76,74 @@ class UserPreferencesMiddleware:
         return self.get_response(request)
 
 
-# Paths a user who still owes the second factor may reach.
-TWO_FACTOR_EXEMPT_PREFIXES = ("/accounts/", "/static/", "/healthz", "/i18n/", "/api/")
+# Paths a session that still owes the second factor may reach. Each two-factor view
+# checks for itself what such a session may do there.
+TWO_FACTOR_EXEMPT_PREFIXES = (
+    "/accounts/login/",
+    "/accounts/logout/",
+    "/accounts/two-factor/",
+    "/accounts/password/reset/",
+    "/static/",
+    "/healthz",
+    "/i18n/",
+)
 
 
 class TwoFactorRequiredMiddleware:
     """Where the role demands two-factor login (or the user set up an authenticator),
-    a session that has not passed the second factor reaches only the account pages."""
+    a session that has not passed the second factor reaches only the login, logout
+    and two-factor pages. API calls with a bearer token are not sessions and pass;
+    API calls riding on such a session are refused."""
 
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         user = getattr(request, "user", None)
+        path = request.path
         if (
             user is not None
             and user.is_authenticated
-            and not request.path.startswith(TWO_FACTOR_EXEMPT_PREFIXES)
+            and not path.startswith(TWO_FACTOR_EXEMPT_PREFIXES)
             and not user.is_verified()
         ):
-            from kontor.core.two_factor import two_factor_state
+            from kontor.core.two_factor import SETUP, VERIFY, two_factor_state
 
             state = two_factor_state(user)
-            if state == "verify":
-                return redirect(f"{settings.TWO_FACTOR_VERIFY_URL}?next={request.path}")
-            if state == "setup":
-                return redirect(settings.TWO_FACTOR_SETUP_URL)
+            if state in (VERIFY, SETUP):
+                if path.startswith("/api/") and "Authorization" in request.headers:
+                    # A script's token decides alone: the half-finished session
+                    # must not stand in if the token is wrong.
+                    from django.contrib.auth.models import AnonymousUser
+
+                    request.user = AnonymousUser()
+                else:
+                    return self.refuse(request, state)
         return self.get_response(request)
+
+    @staticmethod
+    def refuse(request: HttpRequest, state: str) -> HttpResponse:
+        from django.utils.http import urlencode
+        from django.utils.translation import gettext as _
+
+        if request.path.startswith("/api/"):
+            from kontor.core.api.errors import problem
+
+            return problem(
+                request,
+                401,
+                _("Two-factor login required"),
+                _("Finish the login with the code from your authenticator app first."),
+            )
+        from kontor.core.two_factor import VERIFY
+
+        if state == VERIFY:
+            url = f"{settings.TWO_FACTOR_VERIFY_URL}?{urlencode({'next': request.get_full_path()})}"
+        else:
+            url = settings.TWO_FACTOR_SETUP_URL
+        if request.headers.get("HX-Request") == "true":
+            # htmx would swap the login step into a fragment; have it load the page.
+            response = HttpResponse()
+            response["HX-Redirect"] = url
+            return response
+        return redirect(url)

@@ -14,7 +14,30 @@ urlpatterns = [
     path("admin/", admin_views.admin_home, name="admin_home"),
     path("admin/roles/", admin_views.role_matrix, name="role_matrix"),
     path("admin/users/", admin_views.user_list, name="user_list"),
+    path("admin/users/new/", admin_views.user_create, name="user_create"),
+    path("admin/users/<uuid:uuid>/", admin_views.user_edit, name="user_edit"),
+    path(
+        "admin/users/<uuid:uuid>/deactivate/",
+        admin_views.user_deactivate,
+        name="user_deactivate",
+    ),
+    path(
+        "admin/users/<uuid:uuid>/reactivate/",
+        admin_views.user_reactivate,
+        name="user_reactivate",
+    ),
+    path(
+        "admin/users/<uuid:uuid>/reset-two-factor/",
+        admin_views.user_reset_two_factor,
+        name="user_reset_two_factor",
+    ),
+    path(
+        "admin/users/<uuid:uuid>/send-password-link/",
+        admin_views.user_send_password_link,
+        name="user_send_password_link",
+    ),
     path("admin/teams/", admin_views.team_list, name="team_list"),
+    path("admin/teams/<uuid:uuid>/", admin_views.team_edit, name="team_edit"),
     path("admin/audit/", admin_views.audit_list, name="audit_list"),
 ]
 for key in ("activities", "calendar", "sales", "service", "marketing", "processes", "analytics"):
@@ -28,7 +51,7 @@ account_urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path(
         "password/reset/",
-        auth_views.PasswordResetView.as_view(),
+        account_views.PasswordResetView.as_view(),
         name="password_reset",
     ),
     path(

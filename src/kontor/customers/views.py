@@ -3,16 +3,16 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.cache import patch_vary_headers
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from kontor.core import audit
-from kontor.core.access import get_object_for_user, user_can
+from kontor.core.access import user_can
 from kontor.core.api.pagination import paginate
 from kontor.core.permissions import Capability
 from kontor.customers import queries, services
 from kontor.customers.forms import OrganizationForm, PersonForm
-from kontor.customers.models import Organization, Person
 
 PAGE_SIZE = 50
 
@@ -28,10 +28,14 @@ def _list(request, *, rows, order, template):
     )
     context = {"rows": page, "next_cursor": next_cursor, "q": request.GET.get("q", "")}
     if request.htmx and request.GET.get("cursor"):
-        return render(request, f"{template}#rows", context)
-    if request.htmx:
-        return render(request, f"{template}#table", context)
-    return render(request, template, context)
+        response = render(request, f"{template}#rows", context)
+    elif request.htmx:
+        response = render(request, f"{template}#table", context)
+    else:
+        response = render(request, template, context)
+    # The same URL answers a page or a fragment: caches must tell them apart.
+    patch_vary_headers(response, ("HX-Request",))
+    return response
 
 
 @login_required
@@ -72,14 +76,14 @@ def _detail(request, record, template):
 @login_required
 def person_detail(request: HttpRequest, uuid: str) -> HttpResponse:
     _require(request, Capability.CUSTOMERS_VIEW)
-    person = get_object_for_user(Person, request.user, uuid=uuid)
+    person = queries.person_get(user=request.user, uuid=uuid)
     return _detail(request, person, "customers/person_detail.html")
 
 
 @login_required
 def organization_detail(request: HttpRequest, uuid: str) -> HttpResponse:
     _require(request, Capability.CUSTOMERS_VIEW)
-    organization = get_object_for_user(Organization, request.user, uuid=uuid)
+    organization = queries.organization_get(user=request.user, uuid=uuid)
     return _detail(request, organization, "customers/organization_detail.html")
 
 
@@ -131,7 +135,7 @@ def _edit(request, *, form_class, record, create, update, form_kwargs=None):
 @login_required
 @require_http_methods(["GET", "POST"])
 def person_edit(request: HttpRequest, uuid: str | None = None) -> HttpResponse:
-    person = get_object_for_user(Person, request.user, uuid=uuid) if uuid else None
+    person = queries.person_get(user=request.user, uuid=uuid) if uuid else None
     return _edit(
         request,
         form_class=PersonForm,
@@ -145,7 +149,7 @@ def person_edit(request: HttpRequest, uuid: str | None = None) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 def organization_edit(request: HttpRequest, uuid: str | None = None) -> HttpResponse:
-    organization = get_object_for_user(Organization, request.user, uuid=uuid) if uuid else None
+    organization = queries.organization_get(user=request.user, uuid=uuid) if uuid else None
     return _edit(
         request,
         form_class=OrganizationForm,
@@ -158,7 +162,8 @@ def organization_edit(request: HttpRequest, uuid: str | None = None) -> HttpResp
 @login_required
 @require_POST
 def person_delete(request: HttpRequest, uuid: str) -> HttpResponse:
-    person = get_object_for_user(Person, request.user, uuid=uuid)
+    person = queries.person_get(user=request.user, uuid=uuid)
+    _require(request, Capability.CUSTOMERS_DELETE)
     services.person_delete(person=person, actor=request.user)
     messages.success(request, _("Deleted."))
     return redirect("customers:person_list")
@@ -167,7 +172,8 @@ def person_delete(request: HttpRequest, uuid: str) -> HttpResponse:
 @login_required
 @require_POST
 def organization_delete(request: HttpRequest, uuid: str) -> HttpResponse:
-    organization = get_object_for_user(Organization, request.user, uuid=uuid)
+    organization = queries.organization_get(user=request.user, uuid=uuid)
+    _require(request, Capability.CUSTOMERS_DELETE)
     services.organization_delete(organization=organization, actor=request.user)
     messages.success(request, _("Deleted."))
     return redirect("customers:organization_list")

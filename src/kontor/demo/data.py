@@ -1,14 +1,28 @@
 """Realistic German demo data (Faker de_DE), written with bulk inserts.
 
-Sizes: small (~1,000 persons) for `make run`, medium (100k) and large (1M) for
-benchmarks. Each later feature extends ``load_demo`` with its own entities.
+Sizes: small (~1,000 persons) for `make run`, medium (100k) and large (1M persons,
+200k organizations) for benchmarks. Each later feature extends ``load_demo`` with its
+own entities.
+
+Faker is slow (tens of microseconds a value), so it only fills *pools* of names,
+streets, cities, phone numbers and so on once; the rows combine pool entries at
+random, column by column, with a ``random.Random`` seeded from ``--seed`` so the same
+seed gives the same data (apart from the uuids, which are random so that loading twice
+does not collide). The rows bypass model instances: on PostgreSQL (psycopg 3) they go
+in with ``COPY``, elsewhere with ``executemany`` in batches. Every value is prepared
+for the database once, when its pool is made, not once per row.
 """
 
+import os
 import random
-from collections.abc import Callable
+import re
+import time
+import unicodedata
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from datetime import UTC, date, datetime, timedelta
 
 from django.contrib.auth.hashers import make_password
-from django.db import transaction
+from django.db import connection, models, transaction
 from faker import Faker
 
 from kontor.core.models import Role, Team, User
@@ -17,7 +31,10 @@ from kontor.customers.models import CustomerKind, LifecycleStatus, Organization,
 
 DEMO_PASSWORD = "kontor-demo"  # noqa: S105 - printed on purpose, demo data only
 SIZES = {"small": 1_000, "medium": 100_000, "large": 1_000_000}
-BATCH = 5_000
+ORGS_PER_PERSON = 1 / 5  # large: 1M persons, 200k organizations
+BATCH = 10_000  # rows per executemany; COPY streams the same chunks
+PROGRESS_EVERY = 100_000
+_NEEDS_ESCAPE = re.compile(r"[\\\t\n\r]")
 
 # (username, first name, last name, role, team)
 DEMO_USERS = [
@@ -30,6 +47,9 @@ DEMO_USERS = [
     ("marketing", "Julia", "Richter", RoleCode.MARKETING, "Marketing"),
     ("readonly", "Peter", "Klein", RoleCode.READ_ONLY, "Vertrieb Süd"),
 ]
+# Records are owned by the people who work on customers (owner's team = record's team).
+OWNER_ROLES = {RoleCode.SALES_REP, RoleCode.SALES_MANAGER, RoleCode.SERVICE_AGENT}
+
 INDUSTRIES = [
     "Maschinenbau",
     "Großhandel",
@@ -43,6 +63,20 @@ INDUSTRIES = [
     "Druck",
 ]
 LEGAL_FORMS = ["GmbH", "AG", "KG", "GmbH & Co. KG", "e.K.", "OHG", "UG (haftungsbeschränkt)"]
+ORG_WORDS = [
+    "Technik",
+    "Systeme",
+    "Handel",
+    "Bau",
+    "Metallbau",
+    "Logistik",
+    "Elektro",
+    "Service",
+    "Werkzeugbau",
+    "Feinmechanik",
+    "Haustechnik",
+    "Verpackung",
+]
 JOB_TITLES = [
     "Geschäftsführer",
     "Einkaufsleiterin",
@@ -55,6 +89,31 @@ JOB_TITLES = [
     "Sachbearbeiterin Einkauf",
     "IT-Leiter",
 ]
+# The most frequent German surnames, drawn more often than Faker's uniform list.
+COMMON_LAST_NAMES = [
+    "Müller",
+    "Schmidt",
+    "Schneider",
+    "Fischer",
+    "Weber",
+    "Meyer",
+    "Wagner",
+    "Becker",
+    "Schulz",
+    "Hoffmann",
+    "Schäfer",
+    "Koch",
+    "Bauer",
+    "Richter",
+    "Klein",
+    "Wolf",
+    "Schröder",
+    "Neumann",
+    "Schwarz",
+    "Zimmermann",
+]
+COMMON_SHARE = 0.25
+TITLES = ["", "", "", "", "", "", "", "", "Dr.", "Prof."]
 
 
 def demo_logins() -> list[tuple[str, str]]:
@@ -92,78 +151,345 @@ def _users() -> tuple[list[User], list[Team]]:
     return users, list(teams.values())
 
 
-@transaction.atomic
-def load_demo(*, size: str, seed: int = 42, progress: Callable[[str], object] = print) -> dict:
-    fake = Faker("de_DE")
-    Faker.seed(seed)
-    rnd = random.Random(seed)
-    users, teams = _users()
-    # Records belong to the people who work on customers, and to their team.
-    owners = [u for u in users if u.username.startswith(("rep", "manager", "service"))]
-    team_of = {u.pk: u.teams.order_by("id").first() for u in owners}
+def load_demo(
+    *,
+    size: str = "small",
+    seed: int = 42,
+    progress: Callable[[str], object] = print,
+    persons: int | None = None,
+) -> dict:
+    """Load the demo users and customers; ``persons`` overrides the size's count.
 
-    n_persons = SIZES[size]
-    n_orgs = max(50, n_persons // 5)
-    org_ids = _organizations(fake, rnd, n_orgs, owners, team_of, progress)
-    _persons(fake, rnd, n_persons, org_ids, owners, team_of, progress)
-    return {"users": len(users), "teams": len(teams), "organizations": n_orgs, "persons": n_persons}
+    Loading again adds another set of customers (the users are kept)."""
+    n_persons = SIZES[size] if persons is None else persons
+    n_orgs = max(10, int(n_persons * ORGS_PER_PERSON))
+    started = time.monotonic()
+    with transaction.atomic():
+        users, teams = _users()
+        owners = [u for u in users if u.role and u.role.code in OWNER_ROLES]
+        owner_team = [(u.pk, u.teams.order_by("id").first().pk) for u in owners]
+        pools = Pools(seed, size=min(3_000, max(200, n_persons)))
+        rnd = random.Random(seed)
+        writer = RowWriter(progress)
+        org_ids, org_domains = _organizations(writer, pools, rnd, n_orgs, owner_team)
+        _persons(writer, pools, rnd, n_persons, org_ids, org_domains, owner_team)
+        _analyze([Organization, Person])
+    progress(f"  done in {time.monotonic() - started:.1f} s")
+    return {
+        "users": len(users),
+        "teams": len(teams),
+        "organizations": n_orgs,
+        "persons": n_persons,
+    }
 
 
-def _organizations(fake, rnd, count, owners, team_of, progress) -> list[int]:
-    start = Organization.objects.count()
-    batch = []
-    for i in range(count):
-        owner = rnd.choice(owners)
-        batch.append(
-            Organization(
-                name=f"{fake.last_name()} {rnd.choice(INDUSTRIES)} {rnd.choice(LEGAL_FORMS)}",
-                kind=rnd.choice(CustomerKind.values),
-                status=rnd.choice(LifecycleStatus.values),
-                industry=rnd.choice(INDUSTRIES),
-                street=fake.street_address(),
-                postal_code=fake.postcode(),
-                city=fake.city(),
-                phone=fake.phone_number(),
-                email=fake.company_email(),
-                website=f"https://www.{fake.domain_word()}.de",
-                owner=owner,
-                team=team_of[owner.pk],
+# --- Pools ----------------------------------------------------------------------------
+
+
+def ascii_slug(text: str) -> str:
+    """ASCII for an e-mail address: "Jürgen Groß-Weiß" becomes "juergengross-weiss"."""
+    text = text.lower()
+    for umlaut, replacement in (("ä", "ae"), ("ö", "oe"), ("ü", "ue"), ("ß", "ss")):
+        text = text.replace(umlaut, replacement)
+    text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    return "".join(c for c in text if c.isalnum() or c in "-.")
+
+
+class Pools:
+    """Faker's output, made once per load: lists the row generators pick from."""
+
+    def __init__(self, seed: int, size: int = 3_000):
+        fake = Faker("de_DE")
+        fake.seed_instance(seed)
+        self.female = _unique(fake.first_name_female for _ in range(size))
+        self.male = _unique(fake.first_name_male for _ in range(size))
+        self.last = _unique(fake.last_name for _ in range(size))
+        self.streets = _unique(fake.street_name for _ in range(size))
+        self.cities = _unique(fake.city for _ in range(size))
+        self.postcodes = [fake.postcode() for _ in range(size)]
+        self.phones = [fake.phone_number() for _ in range(size)]
+        self.free_mail = _unique(fake.free_email_domain for _ in range(200))
+        self.domain_words = sorted({ascii_slug(fake.domain_word()) for _ in range(size)} - {""})
+        self.slug = {name: ascii_slug(name) for name in {*self.female, *self.male, *self.last}}
+        self.slug.update({name: ascii_slug(name) for name in COMMON_LAST_NAMES})
+        now = datetime.now(UTC).replace(microsecond=0)
+        rnd = random.Random(seed)
+        # Created over the last five years, last changed some time after.
+        self.stamps = []
+        for _ in range(size):
+            created = now - timedelta(seconds=rnd.randrange(5 * 365 * 86400))
+            updated = created + timedelta(
+                seconds=rnd.randrange(int((now - created).total_seconds()) + 1)
             )
-        )
-        if len(batch) >= BATCH or i == count - 1:
-            Organization.objects.bulk_create(batch, batch_size=BATCH)
-            batch = []
-            progress(f"  organizations: {i + 1}/{count}")
-    return list(Organization.objects.order_by("id").values_list("id", flat=True)[start:])
+            self.stamps.append((created, updated))
+        today = date.today()
+        self.birth_dates = [
+            today - timedelta(days=rnd.randrange(18 * 365, 85 * 365)) for _ in range(size)
+        ]
+
+        # Rows are joined into COPY text without escaping: the pools must be plain.
+        for name, pool in vars(self).items():
+            strings = pool if isinstance(pool, list) and pool and isinstance(pool[0], str) else []
+            if any(_NEEDS_ESCAPE.search(v) for v in strings):
+                raise ValueError(f"demo pool {name} has a tab, newline or backslash")
+
+    def last_names(self, rnd: random.Random, k: int) -> list[str]:
+        common = rnd.choices(COMMON_LAST_NAMES, k=k)
+        other = rnd.choices(self.last, k=k)
+        return [c if rnd.random() < COMMON_SHARE else o for c, o in zip(common, other, strict=True)]
 
 
-def _persons(fake, rnd, count, org_ids, owners, team_of, progress) -> None:
-    batch = []
-    for i in range(count):
-        owner = rnd.choice(owners)
-        female = rnd.random() < 0.5
-        first = fake.first_name_female() if female else fake.first_name_male()
-        last = fake.last_name()
-        consumer = rnd.random() < 0.2
-        batch.append(
-            Person(
-                salutation=Salutation.MS if female else Salutation.MR,
-                title=rnd.choice(["", "", "", "", "Dr.", "Prof."]),
-                first_name=first,
-                last_name=last,
-                organization_id=None if consumer else rnd.choice(org_ids),
-                job_title="" if consumer else rnd.choice(JOB_TITLES),
-                email=f"{first}.{last}@{fake.free_email_domain()}".lower().replace(" ", ""),
-                phone=fake.phone_number(),
-                city=fake.city(),
-                birth_date=fake.date_of_birth(minimum_age=18, maximum_age=85)
-                if rnd.random() < 0.4
-                else None,
-                owner=owner,
-                team=team_of[owner.pk],
+def _unique(calls: Iterable[Callable[[], str]]) -> list[str]:
+    return sorted({call() for call in calls})
+
+
+# --- Rows -----------------------------------------------------------------------------
+# Each generator draws whole columns for a batch of k rows (``rnd.choices``), then zips
+# them: several times faster than one ``rnd.choice`` per value. Strings from the pools
+# go in as they are; every other value is prepared for the database once, in its pool.
+
+
+def _uuids(k: int) -> list[str]:
+    """k random version-4 uuids as 32 hex digits: what Django stores on SQLite, and
+    what PostgreSQL's uuid type reads."""
+    raw = os.urandom(16 * k).hex()
+    out = []
+    for i in range(0, 32 * k, 32):
+        h = raw[i : i + 32]
+        out.append(f"{h[:12]}4{h[13:16]}{'89ab'[int(h[16], 16) & 3]}{h[17:]}")
+    return out
+
+
+def _organizations(writer, pools, rnd, count, owner_team) -> tuple[list[int], list[str]]:
+    """Insert ``count`` organizations; return their ids and web domains, in order."""
+    fields = [
+        "uuid",
+        "owner",
+        "team",
+        "created_at",
+        "updated_at",
+        "version",
+        "name",
+        "kind",
+        "status",
+        "industry",
+        "street",
+        "postal_code",
+        "city",
+        "country",
+        "website",
+        "phone",
+        "email",
+    ]
+    prep = writer.preparer(Organization)
+    owner_team = [(prep("owner", o), prep("team", t)) for o, t in owner_team]
+    stamps = [(prep("created_at", c), prep("updated_at", u)) for c, u in pools.stamps]
+    version = prep("version", 1)
+    domains: list[str] = []
+
+    def rows(k: int) -> Iterator[tuple]:
+        lasts = pools.last_names(rnd, k)
+        partners = rnd.choices(pools.last, k=k)
+        words = rnd.choices(ORG_WORDS, k=k)
+        forms = rnd.choices(LEGAL_FORMS, k=k)
+        home_towns = rnd.choices(pools.cities, k=k)
+        domain_words = rnd.choices(pools.domain_words, k=k)
+        kinds = rnd.choices(CustomerKind.values, [4, 1], k=k)
+        statuses = rnd.choices(LifecycleStatus.values, [3, 3, 6, 1, 1], k=k)
+        industries = rnd.choices(INDUSTRIES, k=k)
+        streets = rnd.choices(pools.streets, k=k)
+        postcodes = rnd.choices(pools.postcodes, k=k)
+        cities = rnd.choices(pools.cities, k=k)
+        phones = rnd.choices(pools.phones, k=k)
+        stamp = rnd.choices(stamps, k=k)
+        owners = rnd.choices(owner_team, k=k)
+        uuids = _uuids(k)
+        for i in range(k):
+            last = lasts[i]
+            shape = rnd.random()
+            if shape < 0.45:
+                name = f"{last} {words[i]} {forms[i]}"
+            elif shape < 0.7:
+                name = f"{last} & {partners[i]} {forms[i]}"
+            elif shape < 0.85:
+                name = f"{home_towns[i]}er {words[i]} {last}"
+            else:
+                name = f"{last} {forms[i]}"
+            domain = f"{pools.slug[last]}-{domain_words[i]}.de"
+            domains.append(domain)
+            yield (
+                uuids[i],
+                *owners[i],
+                *stamp[i],
+                version,
+                name,
+                kinds[i],
+                statuses[i],
+                industries[i],
+                f"{streets[i]} {rnd.randint(1, 180)}",
+                postcodes[i],
+                cities[i],
+                "DE",
+                f"https://www.{domain}",
+                phones[i],
+                f"info@{domain}",
             )
+
+    before = _max_id(Organization)
+    writer.insert(Organization, fields, rows, count, "organizations")
+    ids = list(
+        Organization.objects.filter(pk__gt=before).order_by("pk").values_list("pk", flat=True)
+    )
+    if len(ids) != count:  # someone else inserted organizations meanwhile
+        raise RuntimeError(f"expected {count} new organizations, found {len(ids)}")
+    return ids, domains
+
+
+def _persons(writer, pools, rnd, count, org_ids, org_domains, owner_team) -> None:
+    fields = [
+        "uuid",
+        "owner",
+        "team",
+        "created_at",
+        "updated_at",
+        "version",
+        "salutation",
+        "title",
+        "first_name",
+        "last_name",
+        "organization",
+        "job_title",
+        "email",
+        "phone",
+        "city",
+        "birth_date",
+    ]
+    prep = writer.preparer(Person)
+    owner_team = [(prep("owner", o), prep("team", t)) for o, t in owner_team]
+    stamps = [(prep("created_at", c), prep("updated_at", u)) for c, u in pools.stamps]
+    version = prep("version", 1)
+    no_org, no_birth_date = prep("organization", None), prep("birth_date", None)
+    birth_dates = [prep("birth_date", d) for d in pools.birth_dates]
+    orgs = [(prep("organization", pk), d) for pk, d in zip(org_ids, org_domains, strict=True)]
+    slug = pools.slug
+    ms, mr = Salutation.MS.value, Salutation.MR.value
+
+    def rows(k: int) -> Iterator[tuple]:
+        lasts = pools.last_names(rnd, k)
+        females = rnd.choices(pools.female, k=k)
+        males = rnd.choices(pools.male, k=k)
+        titles = rnd.choices(TITLES, k=k)
+        employers = rnd.choices(orgs, k=k)
+        jobs = rnd.choices(JOB_TITLES, k=k)
+        free_mail = rnd.choices(pools.free_mail, k=k)
+        phones = rnd.choices(pools.phones, k=k)
+        cities = rnd.choices(pools.cities, k=k)
+        births = rnd.choices(birth_dates, k=k)
+        stamp = rnd.choices(stamps, k=k)
+        owners = rnd.choices(owner_team, k=k)
+        uuids = _uuids(k)
+        rand = rnd.random
+        for i in range(k):
+            female = rand() < 0.5
+            first = females[i] if female else males[i]
+            last = lasts[i]
+            if rand() < 0.2:  # a trade customer: no organization, a private address
+                org, job, domain = no_org, "", free_mail[i]
+            else:
+                (org, domain), job = employers[i], jobs[i]
+            yield (
+                uuids[i],
+                *owners[i],
+                *stamp[i],
+                version,
+                ms if female else mr,
+                titles[i],
+                first,
+                last,
+                org,
+                job,
+                f"{slug[first]}.{slug[last]}@{domain}",
+                phones[i],
+                cities[i],
+                births[i] if rand() < 0.4 else no_birth_date,
+            )
+
+    writer.insert(Person, fields, rows, count, "persons")
+
+
+def _max_id(model) -> int:
+    return model.objects.aggregate(m=models.Max("pk"))["m"] or 0
+
+
+def _analyze(models_: Sequence[type[models.Model]]) -> None:
+    """Fresh planner statistics, so the first queries after a big load use the indexes."""
+    with connection.cursor() as cursor:
+        for model in models_:
+            cursor.execute(f"ANALYZE {connection.ops.quote_name(model._meta.db_table)}")
+
+
+# --- Writing --------------------------------------------------------------------------
+
+
+def _copy_text(value) -> str:
+    """A prepared (non-string) value in PostgreSQL's COPY text format."""
+    if value is None:
+        return "\\N"
+    text = value.isoformat() if isinstance(value, datetime | date) else str(value)
+    if _NEEDS_ESCAPE.search(text):
+        raise ValueError(f"unexpected value for COPY: {text!r}")
+    return text
+
+
+class RowWriter:
+    """Writes rows of prepared values: COPY on PostgreSQL with psycopg 3, else
+    ``executemany`` in batches."""
+
+    def __init__(self, progress: Callable[[str], object]):
+        self.progress = progress
+        self.use_copy = connection.vendor == "postgresql" and _is_psycopg3()
+
+    def preparer(self, model) -> Callable[[str, object], object]:
+        """``prep(field_name, value)``: a non-string value as this writer sends it."""
+        fields = {f.name: f for f in model._meta.concrete_fields}
+
+        def prep(name, value):
+            value = fields[name].get_db_prep_save(value, connection)
+            return _copy_text(value) if self.use_copy else value
+
+        return prep
+
+    def insert(self, model, field_names, rows: Callable[[int], Iterable[tuple]], count, label):
+        table = connection.ops.quote_name(model._meta.db_table)
+        columns = ", ".join(
+            connection.ops.quote_name(model._meta.get_field(f).column) for f in field_names
         )
-        if len(batch) >= BATCH or i == count - 1:
-            Person.objects.bulk_create(batch, batch_size=BATCH)
-            batch = []
-            progress(f"  persons: {i + 1}/{count}")
+        started = time.monotonic()
+        done = 0
+        with connection.cursor() as cursor:
+            if self.use_copy:
+                with cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+                    while done < count:
+                        k = min(BATCH, count - done)
+                        copy.write("".join(["\t".join(row) + "\n" for row in rows(k)]))
+                        done += k
+                        self._report(label, done, count, started)
+            else:
+                placeholders = ", ".join(["%s"] * len(field_names))
+                sql = f"INSERT INTO {table} ({columns}) VALUES ({placeholders})"  # noqa: S608 - names from _meta
+                while done < count:
+                    k = min(BATCH, count - done)
+                    cursor.executemany(sql, list(rows(k)))
+                    done += k
+                    self._report(label, done, count, started)
+
+    def _report(self, label, done, count, started):
+        if done == count or done % PROGRESS_EVERY == 0:
+            rate = done / max(time.monotonic() - started, 1e-9)
+            self.progress(f"  {label}: {done:,}/{count:,} ({rate:,.0f}/s)")
+
+
+def _is_psycopg3() -> bool:
+    from django.db.backends.postgresql.psycopg_any import is_psycopg3
+
+    return is_psycopg3

@@ -3,10 +3,11 @@
 import secrets
 from datetime import timedelta
 
+from django.conf import settings
 from django.db import transaction
 from django.http import HttpRequest
-from django.utils import timezone
-from ninja.security import HttpBearer
+from django.utils import timezone, translation
+from ninja.security import HttpBearer, SessionAuth
 
 from kontor.core.api.ratelimit import check_rate
 from kontor.core.models import ApiToken, TokenScope
@@ -57,6 +58,11 @@ class BearerToken(HttpBearer):
             )
         except ApiToken.DoesNotExist:
             return None
+        # The middleware chose the language before the token was known: messages
+        # (problems, field errors) speak the token owner's language, as in the browser.
+        if api_token.user.language in dict(settings.LANGUAGES):
+            translation.activate(api_token.user.language)
+            request.LANGUAGE_CODE = api_token.user.language
         retry_after = check_rate(f"token:{api_token.pk}")
         if retry_after is not None:
             raise RateLimited(retry_after)
@@ -68,3 +74,18 @@ class BearerToken(HttpBearer):
         request.user = api_token.user
         request.api_token = api_token
         return api_token.user
+
+
+class BrowserSession(SessionAuth):
+    """The signed-in browser session (for the docs page and the app's own scripts).
+
+    ninja's SessionAuth checks CSRF before it looks for a session, so a script that
+    writes with a wrong token got 403 "CSRF check failed" instead of 401. Here a
+    request without a signed-in session is simply not authenticated by this scheme;
+    CSRF is still checked for a session that writes."""
+
+    def __call__(self, request: HttpRequest):
+        user = getattr(request, "user", None)
+        if user is None or not user.is_authenticated:
+            return None
+        return super().__call__(request)

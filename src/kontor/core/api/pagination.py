@@ -1,23 +1,48 @@
 """Cursor pagination: stable while rows are inserted, fast at any depth (keyset).
 
 Lists are ordered by a unique key; the cursor is that key of the last row served,
-opaque to clients (base64 of JSON)."""
+opaque to clients (base64 of JSON). The web lists page the same way."""
 
 import base64
 import binascii
 import json
 from typing import Any
 
+from django.core.exceptions import BadRequest, FieldDoesNotExist
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Q, QuerySet
+from django.utils.translation import gettext_lazy as _
 from ninja import Field, Schema
-from ninja.errors import HttpError
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 200
+MAX_CURSOR_LENGTH = 2000
+
+
+class InvalidCursor(BadRequest):
+    """The cursor was not made by us (or by this list). The API answers 400 as a
+    problem; a web view answers with the 400 page."""
+
+    def __init__(self):
+        super().__init__(_("The cursor is not valid. Start again without it."))
+
+
+class ListParams(Schema):
+    """The query parameters every list endpoint takes."""
+
+    q: str = Field("", max_length=200, description="Filter: names starting with this text.")
+    cursor: str | None = Field(
+        None,
+        max_length=MAX_CURSOR_LENGTH,
+        description="`next_cursor` of the previous page; leave out for the first page.",
+    )
+    limit: int = Field(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT, description="Rows per page (1 to 200).")
 
 
 class CursorPage(Schema):
-    next_cursor: str | None = Field(None, description="Pass as `cursor` to get the next page.")
+    next_cursor: str | None = Field(
+        None, description="Pass as `cursor` to get the next page; null on the last page."
+    )
 
 
 def encode_cursor(values: list[Any]) -> str:
@@ -25,12 +50,14 @@ def encode_cursor(values: list[Any]) -> str:
 
 
 def decode_cursor(cursor: str) -> list[Any]:
+    if len(cursor) > MAX_CURSOR_LENGTH:
+        raise InvalidCursor
     try:
         values = json.loads(base64.urlsafe_b64decode(cursor.encode()))
-    except (ValueError, binascii.Error, UnicodeDecodeError) as exc:
-        raise HttpError(400, "Invalid cursor.") from exc
+    except (ValueError, binascii.Error, UnicodeError) as exc:
+        raise InvalidCursor from exc
     if not isinstance(values, list):
-        raise HttpError(400, "Invalid cursor.")
+        raise InvalidCursor
     return values
 
 
@@ -38,13 +65,12 @@ def paginate(
     queryset: QuerySet, *, cursor: str | None, limit: int, order: tuple[str, ...] = ("id",)
 ) -> tuple[list, str | None]:
     """One page of ``queryset`` in ``order`` (field names, ``-`` for descending; the
-    last one must be unique), and the cursor of the page after it or None."""
+    last one must be unique and no field nullable), and the cursor of the page after
+    it or None. A cursor that does not fit ``order`` raises InvalidCursor."""
     limit = max(1, min(limit or DEFAULT_LIMIT, MAX_LIMIT))
     queryset = queryset.order_by(*order)
     if cursor:
-        values = decode_cursor(cursor)
-        if len(values) != len(order):
-            raise HttpError(400, "Invalid cursor.")
+        values = _typed(queryset.model, order, decode_cursor(cursor))
         queryset = queryset.filter(_after(order, values))
     rows = list(queryset[: limit + 1])
     if len(rows) <= limit:
@@ -52,6 +78,35 @@ def paginate(
     rows = rows[:limit]
     last = rows[-1]
     return rows, encode_cursor([_value(last, f.lstrip("-")) for f in order])
+
+
+def _typed(model, order: tuple[str, ...], values: list[Any]) -> list[Any]:
+    """The cursor's values as the model's fields expect them, or InvalidCursor: a
+    made-up cursor must be a 400, never a database error."""
+    if len(values) != len(order):
+        raise InvalidCursor
+    typed = []
+    for field_path, value in zip(order, values, strict=True):
+        field = _field(model, field_path.lstrip("-"))
+        if not isinstance(value, str | int | float) or "\x00" in str(value):
+            raise InvalidCursor
+        try:
+            value = field.to_python(value)
+            field.run_validators(value)  # e.g. the integer range of the id
+        except (DjangoValidationError, ValueError, TypeError, OverflowError) as exc:
+            raise InvalidCursor from exc
+        typed.append(value)
+    return typed
+
+
+def _field(model, path: str):
+    parts = path.split("__")
+    try:
+        for part in parts[:-1]:
+            model = model._meta.get_field(part).related_model
+        return model._meta.get_field(parts[-1])
+    except FieldDoesNotExist as exc:  # a programming error, not the client's
+        raise ValueError(f"Cannot page by {path!r}") from exc
 
 
 def _value(row: Any, path: str) -> Any:

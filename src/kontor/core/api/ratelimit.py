@@ -5,19 +5,21 @@ import time
 from django.conf import settings
 from django.core.cache import cache
 
+WINDOW_TIMEOUT = 120  # seconds a window's counter is kept; longer than the window
+
 
 def check_rate(key: str, *, limit: int | None = None) -> int | None:
     """Count one request for ``key``; return the seconds to wait if over the limit."""
     limit = limit or settings.API_RATE_LIMIT_PER_MINUTE
     now = time.time()
-    window = int(now // 60)
-    cache_key = f"ratelimit:{key}:{window}"
-    cache.add(cache_key, 0, timeout=120)
+    cache_key = f"ratelimit:{key}:{int(now // 60)}"
+    # Most requests find the window's counter: increment first, make it only if
+    # missing (with the database cache each cache call costs queries).
     try:
         count = cache.incr(cache_key)
-    except ValueError:  # expired between add and incr
-        cache.set(cache_key, 1, timeout=120)
-        count = 1
+    except ValueError:  # the first request of this window (or a parallel one made it)
+        made = cache.add(cache_key, 1, timeout=WINDOW_TIMEOUT)
+        count = 1 if made else cache.incr(cache_key)
     if count > limit:
         return max(1, int(60 - now % 60))
     return None

@@ -4,7 +4,7 @@ from uuid import UUID
 
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
-from ninja import Router, Schema
+from ninja import Router, Schema, Status
 
 from kontor.core.access import capabilities
 from kontor.core.api.auth import token_revoke
@@ -68,4 +68,4 @@ def tokens(request: HttpRequest):
 def revoke(request: HttpRequest, prefix: str):
     token = get_object_or_404(request.auth.api_tokens, prefix=prefix)
     token_revoke(token=token)
-    return 204, None
+    return Status(204, None)

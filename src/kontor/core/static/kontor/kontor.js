@@ -8,11 +8,22 @@
       toggle.setAttribute("aria-expanded", open ? "true" : "false");
     }
   });
-  // Forms that destroy something ask first.
   document.addEventListener("submit", function (event) {
-    var message = event.target.getAttribute("data-confirm");
+    var form = event.target;
+    // Forms that destroy something ask first.
+    var message = form.getAttribute("data-confirm");
     if (message && !window.confirm(message)) {
       event.preventDefault();
+      return;
+    }
+    // A double click sends a form once. GET forms (filters) may be sent again.
+    if ((form.method || "get").toLowerCase() === "post") {
+      if (form.dataset.submitted === "true") {
+        event.preventDefault();
+        return;
+      }
+      form.dataset.submitted = "true";
+      window.setTimeout(function () { form.dataset.submitted = "false"; }, 5000);
     }
   });
 })();

@@ -1,0 +1,671 @@
+"""Kontor's benchmark: the real server, real demo data, real HTTP.
+
+    python bench/run.py --size small|medium|large [--databases sqlite,postgres]
+
+For each database (SQLite in a fresh temporary file; PostgreSQL in a throwaway cluster
+from scripts/pgcluster.py, skipped when its binaries are missing) this migrates, loads
+``kontor demo --size SIZE`` (timed), starts ``kontor serve`` on a free port, logs in as
+the demo user ``rep`` (session cookie) and makes an API token for it, then runs every
+entry of SCENARIOS at each concurrency: warm-up requests, then a fixed number of timed
+requests over keep-alive connections, one per client thread. It samples the memory of
+the server's process tree throughout, stops the server (the whole process group), and
+writes a markdown report to bench/results/<date>-<size>.md.
+
+Only the standard library talks HTTP, so the client costs the same everywhere. Every
+count and wait is bounded: the script always ends by itself.
+"""
+
+import argparse
+import contextlib
+import dataclasses
+import datetime as dt
+import http.client
+import http.cookies
+import json
+import os
+import platform
+import secrets
+import shutil
+import signal
+import socket
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import quote, urlencode
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "scripts"))
+from pgcluster import find_bindir, throwaway_cluster  # noqa: E402
+
+RESULTS = ROOT / "bench" / "results"
+KONTOR = [sys.executable, "-m", "kontor.cli"]
+BENCH_USER = "rep"
+DEMO_PASSWORD = "kontor-demo"  # noqa: S105 - the demo data's printed password
+
+
+@dataclasses.dataclass(frozen=True)
+class Scenario:
+    """One thing to measure: a GET of ``path`` as the logged-in demo user.
+
+    ``path`` may name fixtures in braces ({person}, {organization}); each request takes
+    the next one in turn. ``auth`` is "session" (browser cookie), "token" (API bearer
+    token) or None (anonymous)."""
+
+    name: str
+    path: str
+    auth: str | None = "session"
+    status: int = 200
+
+
+# Adding a scenario is one line here.
+SCENARIOS = [
+    Scenario("healthz", "/healthz", auth=None),
+    Scenario("start page", "/"),
+    Scenario("person list", "/customers/persons/"),
+    Scenario("person list ?q=Mül", "/customers/persons/?q=Mül"),
+    Scenario("person detail", "/customers/persons/{person}/"),
+    Scenario("API person list", "/api/v1/persons?limit=50", auth="token"),
+    Scenario("API person detail", "/api/v1/persons/{person}", auth="token"),
+]
+
+# Fixture name -> the API list whose uuids the scenarios' {name} takes in turn.
+FIXTURES = {
+    "person": "/api/v1/persons?limit=100",
+    "organization": "/api/v1/organizations?limit=100",
+}
+
+
+# --- HTTP -----------------------------------------------------------------------------
+
+
+class Client:
+    """One keep-alive connection with a cookie jar and optional bearer token."""
+
+    def __init__(self, port: int, *, cookies: dict[str, str] | None = None, token: str = ""):
+        self.port = port
+        self.cookies = dict(cookies or {})
+        self.token = token
+        self.conn: http.client.HTTPConnection | None = None
+
+    def request(
+        self, method: str, path: str, *, body: bytes | None = None, headers: dict | None = None
+    ) -> tuple[int, dict, bytes]:
+        headers = {"Host": "127.0.0.1", **(headers or {})}
+        if self.cookies:
+            headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
+        if self.token:
+            headers["Authorization"] = f"Bearer {self.token}"
+        for attempt in (1, 2):
+            if self.conn is None:
+                self.conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
+            try:
+                self.conn.request(method, quote(path, safe="/?=&%:;,+@"), body, headers)
+                response = self.conn.getresponse()
+                data = response.read()
+            except (ConnectionError, http.client.HTTPException, TimeoutError):
+                # The server closed an idle keep-alive connection: reconnect once.
+                self.close()
+                if attempt == 2:
+                    raise
+                continue
+            for header, value in response.getheaders():
+                if header.lower() == "set-cookie":
+                    jar = http.cookies.SimpleCookie(value)
+                    self.cookies.update({k: m.value for k, m in jar.items()})
+            if response.getheader("Connection", "").lower() == "close":
+                self.close()
+            return response.status, dict(response.getheaders()), data
+        raise AssertionError("unreachable")
+
+    def get(self, path: str) -> tuple[int, bytes]:
+        status, _headers, data = self.request("GET", path)
+        return status, data
+
+    def close(self) -> None:
+        if self.conn is not None:
+            self.conn.close()
+            self.conn = None
+
+
+def login(port: int, username: str, password: str) -> dict[str, str]:
+    """Log in through the login form; return the session's cookies."""
+    client = Client(port)
+    status, _ = client.get("/accounts/login/")
+    assert status == 200, f"login page: HTTP {status}"
+    csrf = client.cookies["csrftoken"]
+    body = urlencode({"username": username, "password": password, "csrfmiddlewaretoken": csrf})
+    status, _headers, _ = client.request(
+        "POST",
+        "/accounts/login/",
+        body=body.encode(),
+        headers={
+            "Content-Type": "application/x-www-form-urlencoded",
+            "Referer": f"http://127.0.0.1:{port}/accounts/login/",
+        },
+    )
+    client.close()
+    if status != 302 or "sessionid" not in client.cookies:
+        raise RuntimeError(f"login as {username} failed: HTTP {status}")
+    return client.cookies
+
+
+# --- Measuring ------------------------------------------------------------------------
+
+
+@dataclasses.dataclass
+class Result:
+    scenario: str
+    concurrency: int
+    requests: int
+    errors: int
+    p50_ms: float
+    p95_ms: float
+    per_second: float
+    note: str = ""
+
+
+def percentile(values: list[float], pct: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    index = min(len(ordered) - 1, max(0, round(pct / 100 * len(ordered) + 0.5) - 1))
+    return ordered[index]
+
+
+def run_scenario(
+    scenario: Scenario,
+    *,
+    port: int,
+    session: dict[str, str],
+    token: str,
+    fixtures: dict[str, list[str]],
+    concurrency: int,
+    requests: int,
+    warmup: int,
+    time_limit: float,
+) -> Result:
+    def make_client() -> Client:
+        if scenario.auth == "session":
+            return Client(port, cookies=session)
+        if scenario.auth == "token":
+            return Client(port, token=token)
+        return Client(port)
+
+    def path_for(i: int) -> str:
+        values = {name: items[i % len(items)] for name, items in fixtures.items() if items}
+        return scenario.path.format(**values)
+
+    errors: list[str] = []
+    lock = threading.Lock()
+    counter = iter(range(requests))
+    latencies: list[float] = []
+    deadline = time.monotonic() + time_limit
+
+    def check(status: int, body: bytes) -> None:
+        if status != scenario.status:
+            with lock:
+                errors.append(f"HTTP {status}")
+
+    client = make_client()
+    for i in range(warmup):
+        check(*client.get(path_for(i)))
+    client.close()
+    errors.clear()
+
+    def work() -> None:
+        client = make_client()
+        try:
+            while time.monotonic() < deadline:
+                with lock:
+                    i = next(counter, None)
+                if i is None:
+                    return
+                started = time.perf_counter()
+                try:
+                    status, body = client.get(path_for(i))
+                except OSError as exc:
+                    with lock:
+                        errors.append(type(exc).__name__)
+                    continue
+                elapsed = time.perf_counter() - started
+                with lock:
+                    latencies.append(elapsed)
+                check(status, body)
+        finally:
+            client.close()
+
+    threads = [threading.Thread(target=work, daemon=True) for _ in range(concurrency)]
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(time_limit + 90)
+    wall = time.perf_counter() - started
+    done = len(latencies)
+    note = ""
+    if done < requests:
+        note = f"stopped after {time_limit:.0f} s"
+    if errors:
+        note = "; ".join(filter(None, [note, f"first error: {errors[0]}"]))
+    return Result(
+        scenario=scenario.name,
+        concurrency=concurrency,
+        requests=done,
+        errors=len(errors),
+        p50_ms=statistics.median(latencies) * 1000 if latencies else float("nan"),
+        p95_ms=percentile(latencies, 95) * 1000,
+        per_second=done / wall if wall else float("nan"),
+        note=note,
+    )
+
+
+class MemorySampler(threading.Thread):
+    """Samples the resident memory of a process and all its descendants."""
+
+    def __init__(self, pid: int, interval: float = 0.2):
+        super().__init__(daemon=True)
+        self.pid = pid
+        self.interval = interval
+        self.stop_event = threading.Event()
+        self.peak_total_kib = 0  # largest sum of VmRSS over the tree at one moment
+        self.peak_single_kib = 0  # largest VmHWM (a process's own peak) seen
+        self.peak_processes = 0
+
+    def run(self) -> None:
+        while not self.stop_event.wait(self.interval):
+            self.sample()
+
+    def sample(self) -> None:
+        tree = process_tree(self.pid)
+        total = 0
+        for pid in tree:
+            status = read_status(pid)
+            total += status.get("VmRSS", 0)
+            self.peak_single_kib = max(self.peak_single_kib, status.get("VmHWM", 0))
+        self.peak_total_kib = max(self.peak_total_kib, total)
+        self.peak_processes = max(self.peak_processes, len(tree))
+
+    def stop(self) -> None:
+        self.sample()
+        self.stop_event.set()
+        self.join(5)
+
+
+def process_tree(root: int) -> list[int]:
+    parents: dict[int, int] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as handle:
+                stat = handle.read()
+        except OSError:
+            continue
+        # The command name may contain spaces and parentheses; fields follow the last ")".
+        fields = stat[stat.rfind(")") + 2 :].split()
+        parents[int(entry)] = int(fields[1])
+    tree, frontier = [], [root]
+    while frontier:
+        pid = frontier.pop()
+        if pid in parents or pid == root:
+            tree.append(pid)
+            frontier.extend(child for child, parent in parents.items() if parent == pid)
+    return tree
+
+
+def read_status(pid: int) -> dict[str, int]:
+    values = {}
+    try:
+        with open(f"/proc/{pid}/status") as handle:
+            for line in handle:
+                key, _, rest = line.partition(":")
+                if key in ("VmRSS", "VmHWM"):
+                    values[key] = int(rest.split()[0])
+    except OSError:
+        pass
+    return values
+
+
+# --- The server -----------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def kontor(env: dict, *args: str, timeout: float) -> str:
+    result = subprocess.run(
+        [*KONTOR, *args], env=env, capture_output=True, text=True, timeout=timeout, check=False
+    )
+    if result.returncode != 0:
+        raise RuntimeError(f"kontor {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
+    return result.stdout
+
+
+@contextlib.contextmanager
+def server(env: dict, port: int, workers: int, log_path: Path) -> Iterator[subprocess.Popen]:
+    """``kontor serve`` in its own process group; the whole group is stopped after."""
+    with open(log_path, "wb") as log:
+        process = subprocess.Popen(
+            [*KONTOR, "serve", "--bind", f"127.0.0.1:{port}", "--workers", str(workers)],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    try:
+        wait_healthy(process, port, log_path)
+        yield process
+    finally:
+        stop_group(process)
+        leftovers = leftover_processes(f"127.0.0.1:{port}")
+        if leftovers:
+            print(f"  WARNING: server processes left over: {leftovers}")
+        else:
+            print("  server stopped; no processes left over")
+
+
+def leftover_processes(pattern: str) -> list[str]:
+    """pgrep -f: processes whose command line contains ``pattern``."""
+    pgrep = shutil.which("pgrep")
+    if pgrep:
+        return subprocess.run(
+            [pgrep, "-f", pattern], capture_output=True, text=True, check=False
+        ).stdout.split()
+    found = []
+    for entry in filter(str.isdigit, os.listdir("/proc")):
+        with contextlib.suppress(OSError), open(f"/proc/{entry}/cmdline", "rb") as handle:
+            if pattern.encode() in handle.read():
+                found.append(entry)
+    return found
+
+
+def wait_healthy(process: subprocess.Popen, port: int, log_path: Path, timeout: float = 180):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"server exited ({process.returncode}):\n{tail(log_path)}")
+        with contextlib.suppress(OSError, http.client.HTTPException):
+            client = Client(port)
+            status, _ = client.get("/healthz")
+            client.close()
+            if status == 200:
+                return
+        time.sleep(0.3)
+    raise RuntimeError(f"server not healthy after {timeout:.0f} s:\n{tail(log_path)}")
+
+
+def stop_group(process: subprocess.Popen) -> None:
+    """SIGTERM to the whole group (gunicorn stops gracefully), SIGKILL what remains."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGTERM)
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        process.wait(30)  # gunicorn's graceful timeout is 10 s
+    for sig in (signal.SIGKILL, None):
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                os.killpg(process.pid, 0)
+            except ProcessLookupError:
+                return  # the group is empty
+            time.sleep(0.2)
+        if sig is not None:
+            print("  the server group outlived SIGTERM: killing it")
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, sig)
+
+
+def tail(path: Path, lines: int = 30) -> str:
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return ""
+
+
+# --- One database ---------------------------------------------------------------------
+
+
+@dataclasses.dataclass
+class DatabaseReport:
+    label: str
+    version: str = ""
+    load_seconds: float = 0.0
+    load_summary: str = ""
+    results: list[Result] = dataclasses.field(default_factory=list)
+    peak_total_kib: int = 0
+    peak_single_kib: int = 0
+    processes: int = 0
+    skipped: str = ""
+
+
+def bench_database(label: str, database_url: str | None, args) -> DatabaseReport:
+    report = DatabaseReport(label)
+    workdir = Path(tempfile.mkdtemp(prefix="kontor-bench-"))
+    try:
+        env = {
+            k: v
+            for k, v in os.environ.items()
+            if k not in {"DATABASE_URL", "KONTOR_TESTING", "STATIC_ROOT", "MEDIA_ROOT"}
+        }
+        env.update(
+            {
+                "KONTOR_VAR_DIR": str(workdir),
+                "HTTPS": "false",
+                "DEBUG": "0",
+                "SECRET_KEY": secrets.token_urlsafe(40),
+                "ALLOWED_HOSTS": "127.0.0.1",
+                "LOG_LEVEL": "WARNING",
+                # The per-token API limit (600/min) would turn the API scenarios into
+                # a measurement of HTTP 429s.
+                "API_RATE_LIMIT_PER_MINUTE": "100000000",
+            }
+        )
+        if database_url:
+            env["DATABASE_URL"] = database_url
+        print(f"== {label}: migrate")
+        kontor(env, "migrate", "--no-input", timeout=600)
+        print(f"== {label}: kontor demo --size {args.size}")
+        started = time.monotonic()
+        output = kontor(env, "demo", "--size", args.size, timeout=args.load_timeout)
+        report.load_seconds = time.monotonic() - started
+        report.load_summary = next(
+            (line.split(":", 1)[1].strip() for line in output.splitlines() if "loaded:" in line),
+            "",
+        )
+        print(f"   loaded in {report.load_seconds:.1f} s: {report.load_summary}")
+        token = kontor(env, "token", BENCH_USER, "--scope", "read", timeout=120).split()[-1]
+        port = free_port()
+        with server(env, port, args.workers, workdir / "server.log") as process:
+            sampler = MemorySampler(process.pid)
+            sampler.start()
+            try:
+                vendor = healthz_vendor(port)
+                assert vendor == ("postgresql" if database_url else "sqlite"), vendor
+                session = login(port, BENCH_USER, DEMO_PASSWORD)
+                fixtures = collect_fixtures(port, token)
+                for scenario in SCENARIOS:
+                    for concurrency in args.concurrency:
+                        result = run_scenario(
+                            scenario,
+                            port=port,
+                            session=session,
+                            token=token,
+                            fixtures=fixtures,
+                            concurrency=concurrency,
+                            requests=args.requests,
+                            warmup=args.warmup,
+                            time_limit=args.scenario_seconds,
+                        )
+                        report.results.append(result)
+                        print(
+                            f"   {result.scenario:<22} c={concurrency} "
+                            f"p50 {result.p50_ms:7.1f} ms  p95 {result.p95_ms:7.1f} ms  "
+                            f"{result.per_second:7.1f} req/s"
+                            + (f"  errors {result.errors} ({result.note})" if result.note else "")
+                        )
+            finally:
+                sampler.stop()
+                report.peak_total_kib = sampler.peak_total_kib
+                report.peak_single_kib = sampler.peak_single_kib
+                report.processes = sampler.peak_processes
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    return report
+
+
+def healthz_vendor(port: int) -> str:
+    client = Client(port)
+    _status, body = client.get("/healthz")
+    client.close()
+    return json.loads(body).get("vendor", "")
+
+
+def collect_fixtures(port: int, token: str) -> dict[str, list[str]]:
+    client = Client(port, token=token)
+    fixtures = {}
+    for name, path in FIXTURES.items():
+        status, body = client.get(path)
+        fixtures[name] = (
+            [item["uuid"] for item in json.loads(body)["items"]] if status == 200 else []
+        )
+    client.close()
+    return fixtures
+
+
+def postgres_report(args) -> DatabaseReport:
+    if find_bindir() is None:
+        print("== PostgreSQL: SKIPPED (no PostgreSQL binaries; install postgresql)")
+        return DatabaseReport("PostgreSQL", skipped="no PostgreSQL binaries")
+    import psycopg
+
+    with throwaway_cluster() as url:
+        admin_url = url.rsplit("/", 1)[0] + "/postgres"
+        with psycopg.connect(admin_url, autocommit=True) as conn:
+            conn.execute("CREATE DATABASE kontor")
+            version = conn.execute("SHOW server_version").fetchone()[0]
+        report = bench_database("PostgreSQL", url, args)
+        report.version = f"PostgreSQL {version.split()[0]} (throwaway cluster, fsync off)"
+        return report
+
+
+def sqlite_report(args) -> DatabaseReport:
+    report = bench_database("SQLite", None, args)
+    report.version = f"SQLite {sqlite3.sqlite_version} (WAL)"
+    return report
+
+
+# --- Report ---------------------------------------------------------------------------
+
+
+def markdown(size: str, reports: list[DatabaseReport], args, load_before: str) -> str:
+    git = shutil.which("git")
+    commit = (
+        subprocess.run(
+            [git, "-C", str(ROOT), "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            check=False,
+        ).stdout.strip()
+        if git
+        else ""
+    )
+    lines = [
+        f"# Kontor benchmark: {size} ({dt.date.today().isoformat()})",
+        "",
+        f"- commit {commit or '?'}, Python {platform.python_version()}, "
+        f"{os.cpu_count()} CPUs, {platform.machine()}; load average before {load_before}, "
+        f"after {load_average()} (other work on the machine skews the numbers)",
+        f"- server: `kontor serve --workers {args.workers}` (gunicorn, 4 threads per worker), "
+        "client and server on the same machine",
+        f"- per scenario and concurrency: {args.warmup} warm-up requests, then "
+        f"{args.requests} timed requests over keep-alive connections (one per client thread), "
+        f"logged in as `{BENCH_USER}` (team visibility)",
+        "",
+    ]
+    for report in reports:
+        lines += [f"## {report.label}", ""]
+        if report.skipped:
+            lines += [f"Skipped: {report.skipped}.", ""]
+            continue
+        lines += [
+            f"- {report.version}",
+            f"- demo load (`kontor demo --size {size}`): **{report.load_seconds:.1f} s** "
+            f"({report.load_summary})",
+            f"- peak memory of the server process tree ({report.processes} processes): "
+            f"**{report.peak_total_kib / 1024:.0f} MiB** (sum of RSS, sampled every 0.2 s); "
+            f"largest single process {report.peak_single_kib / 1024:.0f} MiB (VmHWM)",
+            "",
+            "| scenario | concurrency | requests | p50 ms | p95 ms | req/s | errors |",
+            "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+        ]
+        for r in report.results:
+            errors = f"{r.errors} ({r.note})" if r.note else str(r.errors)
+            lines.append(
+                f"| {r.scenario} | {r.concurrency} | {r.requests} | {r.p50_ms:.1f} "
+                f"| {r.p95_ms:.1f} | {r.per_second:.1f} | {errors} |"
+            )
+        lines.append("")
+    return "\n".join(lines)
+
+
+def load_average() -> str:
+    return " / ".join(f"{x:.1f}" for x in os.getloadavg())
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--size", choices=["small", "medium", "large"], default="small")
+    parser.add_argument(
+        "--databases",
+        default="sqlite,postgres",
+        type=lambda s: [d.strip() for d in s.split(",") if d.strip()],
+        help="comma-separated: sqlite, postgres (default: both)",
+    )
+    parser.add_argument("--requests", type=int, default=200, help="timed requests per run")
+    parser.add_argument("--warmup", type=int, default=10)
+    parser.add_argument(
+        "--concurrency",
+        default=[1, 4],
+        type=lambda s: [int(c) for c in s.split(",")],
+        help="comma-separated client thread counts (default: 1,4)",
+    )
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument(
+        "--scenario-seconds", type=float, default=120, help="time limit for one timed run"
+    )
+    parser.add_argument(
+        "--load-timeout", type=float, default=1800, help="time limit for the demo load (s)"
+    )
+    parser.add_argument("--output", type=Path, default=None, help="report file (markdown)")
+    args = parser.parse_args()
+    unknown = set(args.databases) - {"sqlite", "postgres"}
+    if unknown:
+        parser.error(f"unknown database(s): {', '.join(sorted(unknown))}")
+
+    load_before = load_average()
+    reports = []
+    if "sqlite" in args.databases:
+        reports.append(sqlite_report(args))
+    if "postgres" in args.databases:
+        reports.append(postgres_report(args))
+
+    text = markdown(args.size, reports, args, load_before)
+    output = args.output or RESULTS / f"{dt.date.today().isoformat()}-{args.size}.md"
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(text + "\n")
+    print()
+    print(text)
+    print(f"Written to {output.relative_to(ROOT) if output.is_relative_to(ROOT) else output}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,19 @@
+"""Base for request bodies: unknown fields are refused (a typo must not be a silent
+no-op), and text never carries NUL characters (PostgreSQL cannot store them)."""
+
+from typing import Any
+
+from django.utils.translation import gettext as _
+from ninja import Schema
+from pydantic import ConfigDict, field_validator
+
+
+class InputSchema(Schema):
+    model_config = ConfigDict(extra="forbid")
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _no_nul(cls, value: Any) -> Any:
+        if isinstance(value, str) and "\x00" in value:
+            raise ValueError(_("Null characters are not allowed."))
+        return value

@@ -1,0 +1,133 @@
+"""The API contract, pinned: /api/v1/openapi.json must equal the committed snapshot
+``tests/core/openapi.snapshot.json``. Any change to a path, a parameter, a schema or
+an error response fails here with a diff, so changing the contract is a decision,
+reviewed with the snapshot in the same commit.
+
+After an intended change, regenerate the snapshot, read its diff, and commit it:
+
+    UPDATE_SNAPSHOTS=1 .venv/bin/python -m pytest tests/core/test_openapi.py
+
+The other tests here check properties the snapshot would pin only by accident: the
+list parameters and their bounds, the page schema, and the documented problems."""
+
+import difflib
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from kontor.core.api.errors import PROBLEM_CONTENT_TYPE
+from kontor.core.api.pagination import DEFAULT_LIMIT, MAX_LIMIT
+
+SNAPSHOT = Path(__file__).with_name("openapi.snapshot.json")
+LISTS = {
+    "/api/v1/persons": "PersonPage",
+    "/api/v1/organizations": "OrganizationPage",
+}
+
+
+def _render(spec: dict) -> str:
+    return json.dumps(spec, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+@pytest.fixture
+def spec(client) -> dict:
+    response = client.get("/api/v1/openapi.json")
+    assert response.status_code == 200
+    return response.json()
+
+
+def test_openapi_document_matches_the_snapshot(spec):
+    current = _render(spec)
+    if os.environ.get("UPDATE_SNAPSHOTS") == "1":
+        SNAPSHOT.write_text(current, encoding="utf-8")
+        return
+    if not SNAPSHOT.exists():
+        pytest.fail(f"{SNAPSHOT} is missing; make it with UPDATE_SNAPSHOTS=1 (see the docstring).")
+    committed = SNAPSHOT.read_text(encoding="utf-8")
+    if current != committed:
+        diff = "".join(
+            difflib.unified_diff(
+                committed.splitlines(keepends=True),
+                current.splitlines(keepends=True),
+                fromfile="openapi.snapshot.json (committed)",
+                tofile="/api/v1/openapi.json (now)",
+            )
+        )
+        pytest.fail(
+            "The API contract changed. If that is intended, run "
+            "`UPDATE_SNAPSHOTS=1 .venv/bin/python -m pytest tests/core/test_openapi.py` "
+            "and commit the snapshot.\n\n" + diff,
+            pytrace=False,
+        )
+
+
+def test_the_document_does_not_depend_on_the_language(client):
+    # The snapshot must not change with the language of whoever regenerates it.
+    german = client.get("/api/v1/openapi.json", HTTP_ACCEPT_LANGUAGE="de").json()
+    english = client.get("/api/v1/openapi.json", HTTP_ACCEPT_LANGUAGE="en").json()
+    assert german == english
+
+
+@pytest.mark.parametrize("path", LISTS)
+def test_lists_document_cursor_and_bounded_limit(spec, path):
+    parameters = {p["name"]: p for p in spec["paths"][path]["get"]["parameters"]}
+    assert set(parameters) == {"q", "cursor", "limit"}
+    assert all(p["in"] == "query" and p["required"] is False for p in parameters.values())
+    limit = parameters["limit"]["schema"]
+    assert (limit["type"], limit["minimum"], limit["maximum"], limit["default"]) == (
+        "integer",
+        1,
+        MAX_LIMIT,
+        DEFAULT_LIMIT,
+    )
+    assert "next_cursor" in parameters["cursor"]["description"]
+
+
+@pytest.mark.parametrize(("path", "page"), LISTS.items())
+def test_lists_answer_with_a_page_of_items_and_the_next_cursor(spec, path, page):
+    ok = spec["paths"][path]["get"]["responses"]["200"]
+    assert ok["content"]["application/json"]["schema"] == {"$ref": f"#/components/schemas/{page}"}
+    schema = spec["components"]["schemas"][page]
+    assert set(schema["properties"]) == {"items", "next_cursor"}
+    assert schema["required"] == ["items"]
+    assert schema["properties"]["items"]["type"] == "array"
+    assert schema["properties"]["next_cursor"]["anyOf"] == [{"type": "string"}, {"type": "null"}]
+
+
+def test_every_error_response_is_a_documented_problem(spec):
+    problem_responses = spec["components"]["responses"]
+    for name, response in problem_responses.items():
+        assert response["content"] == {
+            PROBLEM_CONTENT_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}
+        }, name
+    for path, operations in spec["paths"].items():
+        for method, operation in operations.items():
+            errors = {s: r for s, r in operation["responses"].items() if int(s) >= 400}
+            for status, response in errors.items():
+                assert response == {"$ref": f"#/components/responses/Problem{status}"}, (
+                    method,
+                    path,
+                )
+            if operation.get("security"):
+                assert {"401", "403", "429"} <= set(errors), (method, path)
+            if "{" in path:
+                assert "404" in errors, (method, path)
+            if method == "patch":
+                assert "409" in errors, (method, path)
+            if "requestBody" in operation:
+                assert {"400", "413", "422"} <= set(errors), (method, path)
+
+
+def test_problem_schema_names_title_status_detail_and_field_errors(spec):
+    problem = spec["components"]["schemas"]["Problem"]
+    assert problem["required"] == ["type", "title", "status"]
+    assert {"title", "status", "detail", "instance", "errors"} <= set(problem["properties"])
+    assert problem["properties"]["errors"]["items"]["required"] == ["field", "message"]
+
+
+def test_request_bodies_refuse_unknown_fields(spec):
+    schemas = spec["components"]["schemas"]
+    for name in ("PersonIn", "PersonPatch", "OrganizationIn", "OrganizationPatch"):
+        assert schemas[name]["additionalProperties"] is False, name

@@ -1,0 +1,432 @@
+"""The customers endpoints: what each persona may read and change, optimistic
+locking, validation, and the queries a list or a record costs."""
+
+import json
+
+import pytest
+
+from kontor.core.models import AuditEntry
+from kontor.customers.models import Organization, Person
+from tests.core.test_api import assert_problem, post_json, reader, writer
+from tests.customers.factories import OrganizationFactory, PersonFactory, owned_by
+
+pytestmark = pytest.mark.django_db
+
+NOT_FOUND = ("Not found", "No such record, or you may not see it.")
+FORBIDDEN = ("Forbidden", "Your role does not allow this.")
+INVALID = ("Invalid input", "Some fields are not valid.")
+
+
+def patch_json(client, url, data, **headers):
+    return client.patch(url, data=json.dumps(data), content_type="application/json", **headers)
+
+
+# --- Reading ---------------------------------------------------------------------------
+
+
+def test_list_shows_what_the_user_may_see_in_name_order(client, owner, teammate, outsider):
+    owned_by(PersonFactory, owner, last_name="Bauer", first_name="Anna")
+    owned_by(PersonFactory, teammate, last_name="Albers", first_name="Ben")
+    owned_by(PersonFactory, outsider, last_name="Outsider")
+    body = client.get("/api/v1/persons", **reader(owner)).json()
+    assert [(p["last_name"], p["owner"]) for p in body["items"]] == [
+        ("Albers", "teammate"),
+        ("Bauer", "owner"),
+    ]
+    assert body["next_cursor"] is None
+    assert client.get("/api/v1/persons", **reader(outsider)).json()["items"][0]["last_name"] == (
+        "Outsider"
+    )
+
+
+def test_list_filters_by_name_start(client, owner):
+    owned_by(PersonFactory, owner, last_name="Muster")
+    owned_by(PersonFactory, owner, last_name="Schmidt")
+    body = client.get("/api/v1/persons", {"q": " mus "}, **reader(owner)).json()
+    assert [p["last_name"] for p in body["items"]] == ["Muster"]
+
+
+def test_one_person_with_its_organization(client, owner):
+    org = owned_by(OrganizationFactory, owner, name="Muster GmbH")
+    person = owned_by(PersonFactory, owner, last_name="Muster", organization=org)
+    body = client.get(f"/api/v1/persons/{person.uuid}", **reader(owner)).json()
+    assert (body["uuid"], body["organization"], body["owner"], body["version"]) == (
+        str(person.uuid),
+        str(org.uuid),
+        "owner",
+        1,
+    )
+
+
+def test_a_record_without_owner_is_served_with_owner_null(client, admin):
+    person = PersonFactory(last_name="Orphan")
+    body = client.get(f"/api/v1/persons/{person.uuid}", **reader(admin)).json()
+    assert body["owner"] is None
+
+
+@pytest.mark.parametrize("path", ["persons", "organizations"])
+def test_invisible_and_unknown_records_are_the_same_404(client, owner, outsider, path):
+    factory = PersonFactory if path == "persons" else OrganizationFactory
+    record = owned_by(factory, owner)
+    headers = reader(outsider)
+    invisible = client.get(f"/api/v1/{path}/{record.uuid}", **headers)
+    unknown = client.get(f"/api/v1/{path}/00000000-0000-0000-0000-000000000000", **headers)
+    assert_problem(invisible, 404, *NOT_FOUND)
+    assert_problem(unknown, 404, *NOT_FOUND)
+
+
+@pytest.mark.parametrize("method", ["get", "patch", "delete"])
+def test_malformed_uuid_in_the_path_is_a_404_not_a_500(client, admin, method):
+    response = getattr(client, method)("/api/v1/persons/not-a-uuid", **writer(admin))
+    assert response.status_code == 404
+    assert response["Content-Type"] == "application/problem+json"
+
+
+def test_role_without_view_capability_cannot_list(client, team):
+    from tests.core.factories import UserFactory
+
+    nobody = UserFactory(username="nobody", role=None, teams=[team])
+    assert_problem(client.get("/api/v1/persons", **reader(nobody)), 403, *FORBIDDEN)
+
+
+def test_organizations_list_and_filter(client, owner, outsider):
+    owned_by(OrganizationFactory, owner, name="Muster GmbH", city="Köln")
+    owned_by(OrganizationFactory, owner, name="Beispiel AG", city="Bonn")
+    owned_by(OrganizationFactory, outsider, name="Fremd KG")
+    headers = reader(owner)
+    names = [o["name"] for o in client.get("/api/v1/organizations", **headers).json()["items"]]
+    assert names == ["Beispiel AG", "Muster GmbH"]
+    by_city = client.get("/api/v1/organizations", {"q": "köln"}, **headers).json()["items"]
+    assert [o["name"] for o in by_city] == ["Muster GmbH"]
+
+
+def test_organizations_page_with_cursor(client, owner):
+    for name in ["A", "B", "C"]:
+        owned_by(OrganizationFactory, owner, name=name)
+    headers = reader(owner)
+    first = client.get("/api/v1/organizations?limit=2", **headers).json()
+    rest = client.get(
+        "/api/v1/organizations", {"limit": 2, "cursor": first["next_cursor"]}, **headers
+    ).json()
+    assert [o["name"] for o in first["items"] + rest["items"]] == ["A", "B", "C"]
+    assert rest["next_cursor"] is None
+
+
+# --- Queries ---------------------------------------------------------------------------
+
+
+# Per request: the token (1) and its rate-limit counter in the database cache (6:
+# read, then write with a cull check in a savepoint), then the reader's team ids (1)
+# and the rows with their organization and owner joined (1). A warm-up request
+# first: last_used_at is then already fresh, as for a script paging through a list.
+AUTH_QUERIES = 7
+READ_QUERIES = AUTH_QUERIES + 2
+
+
+@pytest.mark.parametrize("rows", [5, 30])
+def test_person_list_costs_the_same_queries_at_any_size(
+    client, owner, rows, django_assert_num_queries
+):
+    org = owned_by(OrganizationFactory, owner)
+    for _ in range(rows):
+        owned_by(PersonFactory, owner, organization=org)
+    headers = reader(owner)
+    client.get("/api/v1/me", **headers)
+    with django_assert_num_queries(READ_QUERIES):
+        body = client.get("/api/v1/persons", **headers).json()
+    assert len(body["items"]) == rows
+
+
+@pytest.mark.parametrize("rows", [5, 30])
+def test_organization_list_costs_the_same_queries_at_any_size(
+    client, owner, rows, django_assert_num_queries
+):
+    for _ in range(rows):
+        owned_by(OrganizationFactory, owner)
+    headers = reader(owner)
+    client.get("/api/v1/me", **headers)
+    with django_assert_num_queries(READ_QUERIES):
+        body = client.get("/api/v1/organizations", **headers).json()
+    assert len(body["items"]) == rows
+
+
+def test_one_person_costs_a_fixed_number_of_queries(client, owner, django_assert_num_queries):
+    org = owned_by(OrganizationFactory, owner)
+    person = owned_by(PersonFactory, owner, organization=org)
+    headers = reader(owner)
+    client.get("/api/v1/me", **headers)
+    with django_assert_num_queries(READ_QUERIES):
+        body = client.get(f"/api/v1/persons/{person.uuid}", **headers).json()
+    assert body["organization"] == str(org.uuid)
+
+
+# --- Creating --------------------------------------------------------------------------
+
+
+def test_create_person_is_owned_by_the_actor_in_their_team_and_audited(client, owner, team):
+    org = owned_by(OrganizationFactory, owner)
+    body = {"last_name": "Muster", "first_name": "Max", "organization": str(org.uuid)}
+    response = post_json(client, "/api/v1/persons", body, **writer(owner))
+    assert response.status_code == 201
+    person = Person.objects.get()
+    assert (person.last_name, person.owner, person.team, person.organization) == (
+        "Muster",
+        owner,
+        team,
+        org,
+    )
+    assert response.json()["uuid"] == str(person.uuid)
+    entry = AuditEntry.objects.get()
+    assert (entry.action, entry.actor, entry.via) == ("create", owner, "api")
+
+
+def test_create_organization(client, owner):
+    body = {"name": "Muster GmbH", "kind": "trade", "city": "Köln"}
+    response = post_json(client, "/api/v1/organizations", body, **writer(owner))
+    assert response.status_code == 201
+    org = Organization.objects.get()
+    assert (org.name, org.kind, org.city, org.owner) == ("Muster GmbH", "trade", "Köln", owner)
+
+
+def test_create_with_an_invisible_organization_is_404_and_creates_nothing(client, owner, outsider):
+    org = owned_by(OrganizationFactory, outsider)
+    body = {"last_name": "Muster", "organization": str(org.uuid)}
+    response = post_json(client, "/api/v1/persons", body, **writer(owner))
+    assert_problem(response, 404, *NOT_FOUND)
+    assert not Person.objects.exists()
+
+
+def test_read_only_role_cannot_create(client, readonly):
+    body = {"name": "Muster GmbH"}
+    response = post_json(client, "/api/v1/organizations", body, **writer(readonly))
+    assert_problem(response, 403, *FORBIDDEN)
+    assert not Organization.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("body", "errors"),
+    [
+        (
+            {"last_name": ""},
+            [{"field": "last_name", "message": "Enter at least 1 character."}],
+        ),
+        (
+            {"last_name": "x" * 101},
+            [{"field": "last_name", "message": "Enter at most 100 characters."}],
+        ),
+        ({"last_name": None}, [{"field": "last_name", "message": "Enter text."}]),
+        ({"last_name": "Muster", "email": None}, [{"field": "email", "message": "Enter text."}]),
+        (
+            {"last_name": "Muster", "salutation": "king"},
+            [{"field": "salutation", "message": "Value 'king' is not a valid choice."}],
+        ),
+        (
+            {"last_name": "Muster", "birth_date": "31.02.2020"},
+            [{"field": "birth_date", "message": "Enter a valid date."}],
+        ),
+        (
+            {"last_name": "Muster", "organization": "nope"},
+            [{"field": "organization", "message": "Enter a valid UUID."}],
+        ),
+        (
+            {"last_name": "Mus\x00ter"},
+            [{"field": "last_name", "message": "Null characters are not allowed."}],
+        ),
+        (
+            {"last_name": "Muster", "owner": "admin"},
+            [{"field": "owner", "message": "Unknown field."}],
+        ),
+    ],
+)
+def test_invalid_person_is_a_422_naming_the_field_and_saves_nothing(client, owner, body, errors):
+    response = post_json(client, "/api/v1/persons", body, **writer(owner))
+    assert_problem(response, 422, *INVALID, errors=errors)
+    assert not Person.objects.exists()
+
+
+def test_body_that_is_not_an_object_is_a_422(client, owner):
+    response = post_json(client, "/api/v1/persons", ["Muster"], **writer(owner))
+    assert response.status_code == 422
+    assert not Person.objects.exists()
+
+
+# --- Changing --------------------------------------------------------------------------
+
+
+def test_patch_changes_only_the_fields_sent_and_bumps_the_version(client, owner):
+    person = owned_by(PersonFactory, owner, last_name="Muster", city="Köln")
+    response = patch_json(
+        client, f"/api/v1/persons/{person.uuid}", {"city": "Bonn", "version": 1}, **writer(owner)
+    )
+    assert response.status_code == 200
+    assert (response.json()["city"], response.json()["version"]) == ("Bonn", 2)
+    person.refresh_from_db()
+    assert (person.last_name, person.city, person.version) == ("Muster", "Bonn", 2)
+    entry = AuditEntry.objects.get()
+    assert (entry.action, entry.changes, entry.via) == ("update", {"city": ["Köln", "Bonn"]}, "api")
+
+
+def test_patch_with_a_stale_version_is_a_409_and_changes_nothing(client, owner, teammate):
+    person = owned_by(PersonFactory, owner, city="Köln")
+    url = f"/api/v1/persons/{person.uuid}"
+    assert (
+        patch_json(client, url, {"city": "Bonn", "version": 1}, **writer(teammate)).status_code
+        == 200
+    )
+    response = patch_json(client, url, {"city": "Aachen", "version": 1}, **writer(owner))
+    assert_problem(
+        response,
+        409,
+        "Conflict",
+        "Someone else changed this record in the meantime. Read it again "
+        "(now version 2) and repeat your change.",
+        current_version=2,
+    )
+    person.refresh_from_db()
+    assert (person.city, person.version) == ("Bonn", 2)
+    retry = patch_json(client, url, {"city": "Aachen", "version": 2}, **writer(owner))
+    assert (retry.status_code, retry.json()["city"], retry.json()["version"]) == (200, "Aachen", 3)
+
+
+def test_patch_setting_an_invisible_organization_is_404_and_changes_nothing(
+    client, owner, outsider
+):
+    mine = owned_by(OrganizationFactory, owner)
+    theirs = owned_by(OrganizationFactory, outsider)
+    person = owned_by(PersonFactory, owner, organization=mine, city="Köln")
+    response = patch_json(
+        client,
+        f"/api/v1/persons/{person.uuid}",
+        {"organization": str(theirs.uuid), "city": "Bonn"},
+        **writer(owner),
+    )
+    assert_problem(response, 404, *NOT_FOUND)
+    person.refresh_from_db()
+    assert (person.organization, person.city, person.version) == (mine, "Köln", 1)
+    assert not AuditEntry.objects.exists()
+
+
+def test_patch_organization_null_unlinks(client, owner):
+    org = owned_by(OrganizationFactory, owner)
+    person = owned_by(PersonFactory, owner, organization=org)
+    response = patch_json(
+        client, f"/api/v1/persons/{person.uuid}", {"organization": None}, **writer(owner)
+    )
+    assert response.json()["organization"] is None
+    person.refresh_from_db()
+    assert person.organization is None
+
+
+def test_patch_of_an_invisible_person_is_404_and_changes_nothing(client, owner, outsider):
+    person = owned_by(PersonFactory, owner, last_name="Owned")
+    response = patch_json(
+        client, f"/api/v1/persons/{person.uuid}", {"last_name": "Hacked"}, **writer(outsider)
+    )
+    assert_problem(response, 404, *NOT_FOUND)
+    person.refresh_from_db()
+    assert person.last_name == "Owned"
+
+
+def test_read_only_role_cannot_patch(client, owner, readonly):
+    person = owned_by(PersonFactory, owner, last_name="Owned")
+    response = patch_json(
+        client, f"/api/v1/persons/{person.uuid}", {"last_name": "Changed"}, **writer(readonly)
+    )
+    assert_problem(response, 403, *FORBIDDEN)
+    person.refresh_from_db()
+    assert person.last_name == "Owned"
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [({"last_name": None}, "last_name"), ({"email": None}, "email"), ({"uuid": "x"}, "uuid")],
+)
+def test_patch_refuses_null_for_text_and_unknown_fields(client, owner, body, field):
+    person = owned_by(PersonFactory, owner, last_name="Owned")
+    response = patch_json(client, f"/api/v1/persons/{person.uuid}", body, **writer(owner))
+    assert response.status_code == 422
+    assert [e["field"] for e in response.json()["errors"]] == [field]
+    person.refresh_from_db()
+    assert (person.last_name, person.version) == ("Owned", 1)
+
+
+def test_patch_organization_with_invalid_values_names_the_fields(client, owner):
+    org = owned_by(OrganizationFactory, owner, name="Muster GmbH")
+    response = patch_json(
+        client,
+        f"/api/v1/organizations/{org.uuid}",
+        {"kind": "nope", "website": "not a url"},
+        **writer(owner),
+    )
+    body = assert_problem(
+        response,
+        422,
+        *INVALID,
+        errors=[
+            {"field": "kind", "message": "Value 'nope' is not a valid choice."},
+            {"field": "website", "message": "Enter a valid URL."},
+        ],
+    )
+    assert body["instance"] == f"/api/v1/organizations/{org.uuid}"
+    org.refresh_from_db()
+    assert (org.kind, org.version) == ("business", 1)
+
+
+def test_patch_organization_with_a_stale_version_is_a_409(client, owner):
+    org = owned_by(OrganizationFactory, owner, name="Muster GmbH")
+    url = f"/api/v1/organizations/{org.uuid}"
+    assert (
+        patch_json(client, url, {"name": "Neu GmbH", "version": 1}, **writer(owner)).status_code
+        == 200
+    )
+    response = patch_json(client, url, {"name": "Alt GmbH", "version": 1}, **writer(owner))
+    assert (response.status_code, response.json()["current_version"]) == (409, 2)
+    org.refresh_from_db()
+    assert org.name == "Neu GmbH"
+
+
+# --- Deleting --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("path", ["persons", "organizations"])
+def test_delete_needs_the_delete_capability(client, owner, path):
+    # A sales rep may edit but not delete.
+    factory = PersonFactory if path == "persons" else OrganizationFactory
+    record = owned_by(factory, owner)
+    response = client.delete(f"/api/v1/{path}/{record.uuid}", **writer(owner))
+    assert_problem(response, 403, *FORBIDDEN)
+    assert type(record).objects.filter(pk=record.pk).exists()
+
+
+@pytest.mark.parametrize("path", ["persons", "organizations"])
+def test_admin_deletes_and_it_is_audited(client, owner, admin, path):
+    factory = PersonFactory if path == "persons" else OrganizationFactory
+    record = owned_by(factory, owner)
+    response = client.delete(f"/api/v1/{path}/{record.uuid}", **writer(admin))
+    assert (response.status_code, response.content) == (204, b"")
+    assert not type(record).objects.filter(pk=record.pk).exists()
+    entry = AuditEntry.objects.get()
+    assert (entry.action, entry.actor, entry.via) == ("delete", admin, "api")
+
+
+def test_delete_of_an_invisible_record_is_404_and_deletes_nothing(client, owner, team):
+    from kontor.core.models import Role
+    from kontor.core.permissions import RoleCode
+    from tests.core.factories import UserFactory
+
+    # A manager who may delete, but whose role only shows own records.
+    Role.objects.filter(code=RoleCode.SALES_MANAGER).update(visibility="own")
+    manager = UserFactory(
+        username="manager", role=Role.objects.get(code=RoleCode.SALES_MANAGER), teams=[team]
+    )
+    person = owned_by(PersonFactory, owner)
+    response = client.delete(f"/api/v1/persons/{person.uuid}", **writer(manager))
+    assert_problem(response, 404, *NOT_FOUND)
+    assert Person.objects.filter(pk=person.pk).exists()
+
+
+def test_read_token_cannot_delete(client, admin):
+    person = PersonFactory()
+    response = client.delete(f"/api/v1/persons/{person.uuid}", **reader(admin))
+    assert_problem(response, 403, "Forbidden", "This token may only read.")
+    assert Person.objects.filter(pk=person.pk).exists()
