@@ -1,25 +1,34 @@
-"""A per-token rate limit: fixed one-minute windows counted in the shared cache."""
+"""A per-token rate limit: fixed one-minute windows counted in the database.
+
+One atomic upsert per request (``INSERT … ON CONFLICT … DO UPDATE … RETURNING``, which
+SQLite ≥ 3.35 and PostgreSQL both speak), so parallel web processes never lose a count.
+"""
 
 import time
 
 from django.conf import settings
-from django.core.cache import cache
+from django.db import connection
 
-WINDOW_TIMEOUT = 120  # seconds a window's counter is kept; longer than the window
+from kontor.core.models import RateCounter
+
+_TABLE = RateCounter._meta.db_table
+_UPSERT = (
+    f"INSERT INTO {_TABLE} (key, window, count) VALUES (%s, %s, 1) "  # noqa: S608 - no user input
+    f"ON CONFLICT (key, window) DO UPDATE SET count = {_TABLE}.count + 1 RETURNING count"
+)
 
 
 def check_rate(key: str, *, limit: int | None = None) -> int | None:
     """Count one request for ``key``; return the seconds to wait if over the limit."""
     limit = limit or settings.API_RATE_LIMIT_PER_MINUTE
     now = time.time()
-    cache_key = f"ratelimit:{key}:{int(now // 60)}"
-    # Most requests find the window's counter: increment first, make it only if
-    # missing (with the database cache each cache call costs queries).
-    try:
-        count = cache.incr(cache_key)
-    except ValueError:  # the first request of this window (or a parallel one made it)
-        made = cache.add(cache_key, 1, timeout=WINDOW_TIMEOUT)
-        count = 1 if made else cache.incr(cache_key)
+    window = int(now // 60)
+    with connection.cursor() as cursor:
+        cursor.execute(_UPSERT, [key, window])
+        (count,) = cursor.fetchone()
+    if count == 1:
+        # The first request of a window clears this key's old windows.
+        RateCounter.objects.filter(key=key, window__lt=window).delete()
     if count > limit:
         return max(1, int(60 - now % 60))
     return None

@@ -1,4 +1,5 @@
 from .audit import AuditAction, AuditEntry
+from .ratelimit import RateCounter
 from .records import OwnedRecord, VisibleQuerySet
 from .tokens import ApiToken, TokenScope
 from .users import Role, Team, User
@@ -8,6 +9,7 @@ __all__ = [
     "AuditAction",
     "AuditEntry",
     "OwnedRecord",
+    "RateCounter",
     "Role",
     "Team",
     "TokenScope",
