@@ -31,7 +31,7 @@ def pytest(label: str, database_url: str | None, extra: list[str]) -> int:
         env["PYTHONPATH"] = os.pathsep.join(
             filter(None, [os.path.dirname(os.path.abspath(__file__)), env.get("PYTHONPATH")])
         )
-        args += ["-p", "run_tests", "-rs"]
+        args += ["-p", "run_tests", "-rfEs"]
     code = subprocess.call([*args, *extra], env=env)
     if code == NO_TESTS:
         print(f"FAILED the {label} pass: pytest collected no tests.")

@@ -115,11 +115,10 @@ def test_organizations_page_with_cursor(client, owner):
 # --- Queries ---------------------------------------------------------------------------
 
 
-# Per request: the token (1) and its rate-limit counter in the database cache (6:
-# read, then write with a cull check in a savepoint), then the reader's team ids (1)
-# and the rows with their organization and owner joined (1). A warm-up request
-# first: last_used_at is then already fresh, as for a script paging through a list.
-AUTH_QUERIES = 7
+# Per request: the token (1) and its rate-limit counter (1 upsert), then the reader's
+# team ids (1) and the rows with their organization and owner joined (1). A warm-up
+# request first: last_used_at is then already fresh, as for a script paging a list.
+AUTH_QUERIES = 2
 READ_QUERIES = AUTH_QUERIES + 2
 
 

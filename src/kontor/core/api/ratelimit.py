@@ -13,8 +13,8 @@ from kontor.core.models import RateCounter
 
 _TABLE = RateCounter._meta.db_table
 _UPSERT = (
-    f"INSERT INTO {_TABLE} (key, window, count) VALUES (%s, %s, 1) "  # noqa: S608 - no user input
-    f"ON CONFLICT (key, window) DO UPDATE SET count = {_TABLE}.count + 1 RETURNING count"
+    f"INSERT INTO {_TABLE} (key, minute, count) VALUES (%s, %s, 1) "  # noqa: S608 - no user input
+    f"ON CONFLICT (key, minute) DO UPDATE SET count = {_TABLE}.count + 1 RETURNING count"
 )
 
 
@@ -22,13 +22,13 @@ def check_rate(key: str, *, limit: int | None = None) -> int | None:
     """Count one request for ``key``; return the seconds to wait if over the limit."""
     limit = limit or settings.API_RATE_LIMIT_PER_MINUTE
     now = time.time()
-    window = int(now // 60)
+    minute = int(now // 60)
     with connection.cursor() as cursor:
-        cursor.execute(_UPSERT, [key, window])
+        cursor.execute(_UPSERT, [key, minute])
         (count,) = cursor.fetchone()
     if count == 1:
-        # The first request of a window clears this key's old windows.
-        RateCounter.objects.filter(key=key, window__lt=window).delete()
+        # The first request of a minute clears this key's older counters.
+        RateCounter.objects.filter(key=key, minute__lt=minute).delete()
     if count > limit:
         return max(1, int(60 - now % 60))
     return None

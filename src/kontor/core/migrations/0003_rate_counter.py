@@ -15,11 +15,11 @@ class Migration(migrations.Migration):
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('key', models.CharField(max_length=64)),
-                ('window', models.BigIntegerField()),
+                ('minute', models.BigIntegerField()),
                 ('count', models.PositiveIntegerField(default=0)),
             ],
             options={
-                'constraints': [models.UniqueConstraint(fields=('key', 'window'), name='ratecounter_key_window')],
+                'constraints': [models.UniqueConstraint(fields=('key', 'minute'), name='ratecounter_key_minute')],
             },
         ),
     ]
