@@ -22,14 +22,17 @@ import datetime as dt
 import http.client
 import http.cookies
 import json
+import math
 import os
 import platform
+import re
 import secrets
 import shutil
 import signal
 import socket
 import sqlite3
 import statistics
+import string
 import subprocess
 import sys
 import tempfile
@@ -74,10 +77,12 @@ SCENARIOS = [
     Scenario("API person detail", "/api/v1/persons/{person}", auth="token"),
 ]
 
-# Fixture name -> the API list whose uuids the scenarios' {name} takes in turn.
+# Fixture name -> (API list, web list): the scenarios' {name} takes the uuids of the
+# records the API lists for the bench user in turn; the web list's links stand in when
+# the API fails (its scenarios then show the errors).
 FIXTURES = {
-    "person": "/api/v1/persons?limit=100",
-    "organization": "/api/v1/organizations?limit=100",
+    "person": ("/api/v1/persons?limit=100", "/customers/persons/"),
+    "organization": ("/api/v1/organizations?limit=100", "/customers/organizations/"),
 }
 
 
@@ -108,8 +113,9 @@ class Client:
                 self.conn.request(method, quote(path, safe="/?=&%:;,+@"), body, headers)
                 response = self.conn.getresponse()
                 data = response.read()
-            except (ConnectionError, http.client.HTTPException, TimeoutError):
+            except (ConnectionError, http.client.HTTPException):
                 # The server closed an idle keep-alive connection: reconnect once.
+                # (A timeout is not retried: it counts as an error.)
                 self.close()
                 if attempt == 2:
                     raise
@@ -170,12 +176,16 @@ class Result:
     note: str = ""
 
 
+def failed(scenario: Scenario, concurrency: int, why: str) -> Result:
+    nan = float("nan")
+    return Result(scenario.name, concurrency, 0, 0, nan, nan, nan, note=f"not run: {why}")
+
+
 def percentile(values: list[float], pct: float) -> float:
     if not values:
         return float("nan")
-    ordered = sorted(values)
-    index = min(len(ordered) - 1, max(0, round(pct / 100 * len(ordered) + 0.5) - 1))
-    return ordered[index]
+    ordered = sorted(values)  # nearest rank
+    return ordered[min(len(ordered), max(1, math.ceil(pct / 100 * len(ordered)))) - 1]
 
 
 def run_scenario(
@@ -198,7 +208,7 @@ def run_scenario(
         return Client(port)
 
     def path_for(i: int) -> str:
-        values = {name: items[i % len(items)] for name, items in fixtures.items() if items}
+        values = {name: items[i % len(items)] for name, items in fixtures.items()}
         return scenario.path.format(**values)
 
     errors: list[str] = []
@@ -444,81 +454,95 @@ class DatabaseReport:
     peak_single_kib: int = 0
     processes: int = 0
     skipped: str = ""
+    error: str = ""
 
 
 def bench_database(label: str, database_url: str | None, args) -> DatabaseReport:
+    """Measure one database; a failure is kept in the report with what was measured."""
     report = DatabaseReport(label)
     workdir = Path(tempfile.mkdtemp(prefix="kontor-bench-"))
     try:
-        env = {
-            k: v
-            for k, v in os.environ.items()
-            if k not in {"DATABASE_URL", "KONTOR_TESTING", "STATIC_ROOT", "MEDIA_ROOT"}
-        }
-        env.update(
-            {
-                "KONTOR_VAR_DIR": str(workdir),
-                "HTTPS": "false",
-                "DEBUG": "0",
-                "SECRET_KEY": secrets.token_urlsafe(40),
-                "ALLOWED_HOSTS": "127.0.0.1",
-                "LOG_LEVEL": "WARNING",
-                # The per-token API limit (600/min) would turn the API scenarios into
-                # a measurement of HTTP 429s.
-                "API_RATE_LIMIT_PER_MINUTE": "100000000",
-            }
-        )
-        if database_url:
-            env["DATABASE_URL"] = database_url
-        print(f"== {label}: migrate")
-        kontor(env, "migrate", "--no-input", timeout=600)
-        print(f"== {label}: kontor demo --size {args.size}")
-        started = time.monotonic()
-        output = kontor(env, "demo", "--size", args.size, timeout=args.load_timeout)
-        report.load_seconds = time.monotonic() - started
-        report.load_summary = next(
-            (line.split(":", 1)[1].strip() for line in output.splitlines() if "loaded:" in line),
-            "",
-        )
-        print(f"   loaded in {report.load_seconds:.1f} s: {report.load_summary}")
-        token = kontor(env, "token", BENCH_USER, "--scope", "read", timeout=120).split()[-1]
-        port = free_port()
-        with server(env, port, args.workers, workdir / "server.log") as process:
-            sampler = MemorySampler(process.pid)
-            sampler.start()
-            try:
-                vendor = healthz_vendor(port)
-                assert vendor == ("postgresql" if database_url else "sqlite"), vendor
-                session = login(port, BENCH_USER, DEMO_PASSWORD)
-                fixtures = collect_fixtures(port, token)
-                for scenario in SCENARIOS:
-                    for concurrency in args.concurrency:
-                        result = run_scenario(
-                            scenario,
-                            port=port,
-                            session=session,
-                            token=token,
-                            fixtures=fixtures,
-                            concurrency=concurrency,
-                            requests=args.requests,
-                            warmup=args.warmup,
-                            time_limit=args.scenario_seconds,
-                        )
-                        report.results.append(result)
-                        print(
-                            f"   {result.scenario:<22} c={concurrency} "
-                            f"p50 {result.p50_ms:7.1f} ms  p95 {result.p95_ms:7.1f} ms  "
-                            f"{result.per_second:7.1f} req/s"
-                            + (f"  errors {result.errors} ({result.note})" if result.note else "")
-                        )
-            finally:
-                sampler.stop()
-                report.peak_total_kib = sampler.peak_total_kib
-                report.peak_single_kib = sampler.peak_single_kib
-                report.processes = sampler.peak_processes
+        _bench_database(report, workdir, database_url, args)
+    except Exception as exc:
+        report.error = f"{type(exc).__name__}: {exc}"
+        print(f"== {label}: FAILED: {report.error}\n{tail(workdir / 'server.log', 80)}")
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     return report
+
+
+def _bench_database(report: DatabaseReport, workdir: Path, database_url: str | None, args):
+    label = report.label
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in {"DATABASE_URL", "KONTOR_TESTING", "STATIC_ROOT", "MEDIA_ROOT"}
+    }
+    env.update(
+        {
+            "KONTOR_VAR_DIR": str(workdir),
+            "HTTPS": "false",
+            "DEBUG": "0",
+            "SECRET_KEY": secrets.token_urlsafe(40),
+            "ALLOWED_HOSTS": "127.0.0.1",
+            "LOG_LEVEL": "WARNING",
+            # The per-token API limit (600/min) would turn the API scenarios into
+            # a measurement of HTTP 429s.
+            "API_RATE_LIMIT_PER_MINUTE": "100000000",
+        }
+    )
+    if database_url:
+        env["DATABASE_URL"] = database_url
+    print(f"== {label}: migrate")
+    kontor(env, "migrate", "--no-input", timeout=600)
+    print(f"== {label}: kontor demo --size {args.size}")
+    started = time.monotonic()
+    output = kontor(env, "demo", "--size", args.size, timeout=args.load_timeout)
+    report.load_seconds = time.monotonic() - started
+    report.load_summary = next(
+        (line.split(":", 1)[1].strip() for line in output.splitlines() if "loaded:" in line),
+        "",
+    )
+    print(f"   loaded in {report.load_seconds:.1f} s: {report.load_summary}")
+    token = kontor(env, "token", BENCH_USER, "--scope", "read", timeout=120).split()[-1]
+    port = free_port()
+    with server(env, port, args.workers, workdir / "server.log") as process:
+        sampler = MemorySampler(process.pid)
+        sampler.start()
+        try:
+            vendor = healthz_vendor(port)
+            assert vendor == ("postgresql" if database_url else "sqlite"), vendor
+            session = login(port, BENCH_USER, DEMO_PASSWORD)
+            fixtures, problems = collect_fixtures(port, token, session)
+            for scenario in SCENARIOS:
+                for concurrency in args.concurrency:
+                    missing = [problems[f] for f in problems if "{" + f + "}" in scenario.path]
+                    if missing:
+                        report.results.append(failed(scenario, concurrency, missing[0]))
+                        continue
+                    result = run_scenario(
+                        scenario,
+                        port=port,
+                        session=session,
+                        token=token,
+                        fixtures=fixtures,
+                        concurrency=concurrency,
+                        requests=args.requests,
+                        warmup=args.warmup,
+                        time_limit=args.scenario_seconds,
+                    )
+                    report.results.append(result)
+                    print(
+                        f"   {result.scenario:<22} c={concurrency} "
+                        f"p50 {result.p50_ms:7.1f} ms  p95 {result.p95_ms:7.1f} ms  "
+                        f"{result.per_second:7.1f} req/s"
+                        + (f"  errors {result.errors} ({result.note})" if result.note else "")
+                    )
+        finally:
+            sampler.stop()
+            report.peak_total_kib = sampler.peak_total_kib
+            report.peak_single_kib = sampler.peak_single_kib
+            report.processes = sampler.peak_processes
 
 
 def healthz_vendor(port: int) -> str:
@@ -528,16 +552,37 @@ def healthz_vendor(port: int) -> str:
     return json.loads(body).get("vendor", "")
 
 
-def collect_fixtures(port: int, token: str) -> dict[str, list[str]]:
-    client = Client(port, token=token)
-    fixtures = {}
-    for name, path in FIXTURES.items():
-        status, body = client.get(path)
-        fixtures[name] = (
-            [item["uuid"] for item in json.loads(body)["items"]] if status == 200 else []
-        )
-    client.close()
-    return fixtures
+def collect_fixtures(
+    port: int, token: str, session: dict[str, str]
+) -> tuple[dict[str, list[str]], dict[str, str]]:
+    """The uuids for the fixtures that SCENARIOS name; and for each fixture that could
+    not be read at all, why (its scenarios are then reported as not run)."""
+    needed = {
+        field
+        for scenario in SCENARIOS
+        for _text, field, _spec, _conv in string.Formatter().parse(scenario.path)
+        if field
+    }
+    api, web = Client(port, token=token), Client(port, cookies=session)
+    fixtures, problems = {}, {}
+    for name in sorted(needed):
+        api_path, web_path = FIXTURES[name]
+        status, body = api.get(api_path)
+        if status == 200:
+            fixtures[name] = [item["uuid"] for item in json.loads(body)["items"]]
+        else:
+            print(f"   fixture {name}: GET {api_path}: HTTP {status}; using {web_path}")
+            web_status, html = web.get(web_path)
+            pattern = re.escape(web_path) + r"([0-9a-f]{8}-[0-9a-f-]{27})/"
+            found = re.findall(pattern, html.decode(errors="replace"))
+            fixtures[name] = list(dict.fromkeys(found))
+            if web_status != 200:
+                problems[name] = f"GET {api_path}: HTTP {status}, {web_path}: HTTP {web_status}"
+        if not fixtures[name] and name not in problems:
+            problems[name] = f"no {name} records for {BENCH_USER}"
+    api.close()
+    web.close()
+    return fixtures, problems
 
 
 def postgres_report(args) -> DatabaseReport:
@@ -609,11 +654,17 @@ def markdown(size: str, reports: list[DatabaseReport], args, load_before: str) -
         for r in report.results:
             errors = f"{r.errors} ({r.note})" if r.note else str(r.errors)
             lines.append(
-                f"| {r.scenario} | {r.concurrency} | {r.requests} | {r.p50_ms:.1f} "
-                f"| {r.p95_ms:.1f} | {r.per_second:.1f} | {errors} |"
+                f"| {r.scenario} | {r.concurrency} | {r.requests} | {number(r.p50_ms)} "
+                f"| {number(r.p95_ms)} | {number(r.per_second)} | {errors} |"
             )
+        if report.error:
+            lines += ["", f"**Failed:** {report.error}"]
         lines.append("")
     return "\n".join(lines)
+
+
+def number(value: float) -> str:
+    return "–" if math.isnan(value) else f"{value:.1f}"
 
 
 def load_average() -> str:
@@ -650,6 +701,9 @@ def main() -> int:
     if unknown:
         parser.error(f"unknown database(s): {', '.join(sorted(unknown))}")
 
+    # On SIGTERM (e.g. from `timeout`) unwind like Ctrl-C, so that the server's process
+    # group and the PostgreSQL cluster are still stopped by their context managers.
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
     load_before = load_average()
     reports = []
     if "sqlite" in args.databases:
@@ -664,7 +718,10 @@ def main() -> int:
     print()
     print(text)
     print(f"Written to {output.relative_to(ROOT) if output.is_relative_to(ROOT) else output}")
-    return 0
+    failures = [
+        r for report in reports for r in report.results if r.errors or r.note.startswith("not run")
+    ]
+    return 1 if failures or any(report.error for report in reports) else 0
 
 
 if __name__ == "__main__":

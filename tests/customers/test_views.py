@@ -11,7 +11,7 @@ from django.urls import reverse
 from kontor.core.models import AuditEntry
 from kontor.customers import services
 from kontor.customers.models import Organization, Person
-from kontor.customers.views import PAGE_SIZE
+from kontor.customers.views.records import PAGE_SIZE
 from tests.customers.factories import OrganizationFactory, PersonFactory, owned_by
 
 pytestmark = pytest.mark.django_db

@@ -7,7 +7,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils.translation import gettext as _
 
-from kontor.core import audit
+from kontor.core import audit, search
 from kontor.core.access import user_can
 from kontor.core.models import AuditAction
 from kontor.core.permissions import Capability
@@ -38,6 +38,7 @@ def _create(model, *, actor, data: dict[str, Any], via: str):
     with transaction.atomic():
         record.save()
         audit.record(actor=actor, action=AuditAction.CREATE, instance=record, via=via)
+        search.index(record)
     return record
 
 
@@ -58,6 +59,7 @@ def _update(record, *, actor, data: dict[str, Any], version: int | None, via: st
         audit.record(
             actor=actor, action=AuditAction.UPDATE, instance=current, before=before, via=via
         )
+        search.index(current)
     return current
 
 
@@ -65,6 +67,7 @@ def _delete(record, *, actor, via: str) -> None:
     _require(actor, Capability.CUSTOMERS_DELETE)
     with transaction.atomic():
         audit.record(actor=actor, action=AuditAction.DELETE, instance=record, via=via)
+        search.unindex(record)
         record.delete()
 
 

@@ -1,4 +1,5 @@
 from .audit import AuditAction, AuditEntry
+from .customfields import CustomField, CustomFieldType
 from .ratelimit import RateCounter
 from .records import OwnedRecord, VisibleQuerySet
 from .tokens import ApiToken, TokenScope
@@ -8,6 +9,8 @@ __all__ = [
     "ApiToken",
     "AuditAction",
     "AuditEntry",
+    "CustomField",
+    "CustomFieldType",
     "OwnedRecord",
     "RateCounter",
     "Role",

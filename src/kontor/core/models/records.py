@@ -48,6 +48,8 @@ class OwnedRecord(models.Model):
     )
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
+    # Values of the administrator-defined custom fields (core.CustomField), by key.
+    custom = models.JSONField(_("custom fields"), default=dict, blank=True)
     # Optimistic locking: a form carries the version it was loaded with.
     version = models.PositiveIntegerField(default=1, editable=False)
 

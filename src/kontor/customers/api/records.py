@@ -26,7 +26,7 @@ from kontor.customers.schemas import (
     PersonPatch,
 )
 
-router = Router(tags=["customers"])
+router = Router()
 
 PERSON_ORDER = ("last_name", "first_name", "id")
 ORGANIZATION_ORDER = ("name", "id")

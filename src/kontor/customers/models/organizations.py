@@ -20,6 +20,14 @@ class LifecycleStatus(models.TextChoices):
     LOST = "lost", _("Lost")
 
 
+class RevenueBand(models.TextChoices):
+    UNDER_1M = "lt1m", _("under 1 million €")
+    UP_TO_10M = "1m-10m", _("1–10 million €")
+    UP_TO_50M = "10m-50m", _("10–50 million €")
+    UP_TO_250M = "50m-250m", _("50–250 million €")
+    OVER_250M = "gt250m", _("over 250 million €")
+
+
 class Organization(OwnedRecord):
     name = models.CharField(_("name"), max_length=200)
     kind = models.CharField(
@@ -40,6 +48,26 @@ class Organization(OwnedRecord):
     city = models.CharField(_("city"), max_length=120, blank=True)
     country = models.CharField(_("country"), max_length=2, default="DE")
     website = WebsiteField(_("website"), blank=True)
+    customer_number = models.CharField(
+        _("customer number"), max_length=20, blank=True, db_index=True
+    )
+    legal_name = models.CharField(_("legal name"), max_length=200, blank=True)
+    parent = models.ForeignKey(
+        "self",
+        verbose_name=_("parent organization"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="subsidiaries",
+    )
+    employees = models.PositiveIntegerField(_("employees"), null=True, blank=True)
+    revenue_band = models.CharField(
+        _("annual revenue"), max_length=16, choices=RevenueBand.choices, blank=True
+    )
+    vat_id = models.CharField(_("VAT ID"), max_length=20, blank=True)
+    tags = models.ManyToManyField(
+        "customers.Tag", verbose_name=_("tags"), blank=True, related_name="+"
+    )
     phone = models.CharField(_("phone"), max_length=40, blank=True)
     email = models.EmailField(_("e-mail"), blank=True)
 
@@ -58,56 +86,3 @@ class Organization(OwnedRecord):
 
     def get_absolute_url(self) -> str:
         return reverse("customers:organization_detail", args=[self.uuid])
-
-
-class Salutation(models.TextChoices):
-    MR = "mr", _("Mr")
-    MS = "ms", _("Ms")
-    DIVERSE = "diverse", _("Diverse")
-    NONE = "", _("(none)")
-
-
-class Person(OwnedRecord):
-    salutation = models.CharField(
-        _("salutation"), max_length=8, choices=Salutation.choices, blank=True
-    )
-    title = models.CharField(_("title"), max_length=40, blank=True)
-    first_name = models.CharField(_("first name"), max_length=100, blank=True)
-    last_name = models.CharField(_("last name"), max_length=100)
-    organization = models.ForeignKey(
-        Organization,
-        verbose_name=_("organization"),
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="persons",
-    )
-    job_title = models.CharField(_("job title"), max_length=120, blank=True)
-    email = models.EmailField(_("e-mail"), blank=True)
-    phone = models.CharField(_("phone"), max_length=40, blank=True)
-    city = models.CharField(_("city"), max_length=120, blank=True)
-    birth_date = models.DateField(_("birth date"), null=True, blank=True)
-
-    class Meta:
-        ordering = ["last_name", "first_name", "id"]
-        verbose_name = _("person")
-        verbose_name_plural = _("persons")
-        indexes = [
-            models.Index(fields=["last_name", "first_name", "id"], name="person_name_idx"),
-            models.Index(
-                fields=["owner", "last_name", "first_name", "id"], name="person_owner_name_idx"
-            ),
-            models.Index(
-                fields=["team", "last_name", "first_name", "id"], name="person_team_name_idx"
-            ),
-        ]
-
-    def __str__(self) -> str:
-        return self.full_name
-
-    def get_absolute_url(self) -> str:
-        return reverse("customers:person_detail", args=[self.uuid])
-
-    @property
-    def full_name(self) -> str:
-        return " ".join(p for p in (self.title, self.first_name, self.last_name) if p)

@@ -1,0 +1,8 @@
+"""The customers API: one module per area, each with its own router, mounted here."""
+
+from ninja import Router
+
+from .records import router as records_router
+
+router = Router(tags=["customers"])
+router.add_router("", records_router)
