@@ -75,6 +75,9 @@ SCENARIOS = [
     Scenario("person detail", "/customers/persons/{person}/"),
     Scenario("API person list", "/api/v1/persons?limit=50", auth="token"),
     Scenario("API person detail", "/api/v1/persons/{person}", auth="token"),
+    Scenario("global search ?q=Müller", "/search/?q=Müller"),
+    Scenario("API search surname typo", "/api/v1/search?q=Meyer", auth="token"),
+    Scenario("API search company prefix", "/api/v1/search?q=Schmi", auth="token"),
 ]
 
 # Fixture name -> (API list, web list): the scenarios' {name} takes the uuids of the
@@ -208,7 +211,7 @@ def run_scenario(
         return Client(port)
 
     def path_for(i: int) -> str:
-        values = {name: items[i % len(items)] for name, items in fixtures.items()}
+        values = {name: items[i % len(items)] for name, items in fixtures.items() if items}
         return scenario.path.format(**values)
 
     errors: list[str] = []

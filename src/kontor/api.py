@@ -72,6 +72,8 @@ api = KontorAPI(
     ),
 )
 api.add_router("/", core_router)
+api.add_router("/", "kontor.core.api.search.router")
+api.add_router("/", "kontor.core.api.customfields.router")
 api.add_router("/", customers_router)
 
 

@@ -5,8 +5,9 @@ import json
 
 import pytest
 
-from kontor.core.models import AuditEntry
-from kontor.customers.models import Organization, Person
+from kontor.core import audit
+from kontor.core.models import AuditEntry, CustomField
+from kontor.customers.models import Organization, Person, Tag
 from tests.core.test_api import assert_problem, post_json, reader, writer
 from tests.customers.factories import OrganizationFactory, PersonFactory, owned_by
 
@@ -116,10 +117,11 @@ def test_organizations_page_with_cursor(client, owner):
 
 
 # Per request: the token (1) and its rate-limit counter (1 upsert), then the reader's
-# team ids (1) and the rows with their organization and owner joined (1). A warm-up
-# request first: last_used_at is then already fresh, as for a script paging a list.
+# team ids (1), the rows with their organization and owner joined (1), their tags (1)
+# and the custom field definitions (1). A warm-up request first: last_used_at is then
+# already fresh, as for a script paging a list.
 AUTH_QUERIES = 2
-READ_QUERIES = AUTH_QUERIES + 2
+READ_QUERIES = AUTH_QUERIES + 4
 
 
 @pytest.mark.parametrize("rows", [5, 30])
@@ -175,7 +177,7 @@ def test_create_person_is_owned_by_the_actor_in_their_team_and_audited(client, o
         org,
     )
     assert response.json()["uuid"] == str(person.uuid)
-    entry = AuditEntry.objects.get()
+    entry = audit.entries_for(person).get()
     assert (entry.action, entry.actor, entry.via) == ("create", owner, "api")
 
 
@@ -429,3 +431,224 @@ def test_read_token_cannot_delete(client, admin):
     response = client.delete(f"/api/v1/persons/{person.uuid}", **reader(admin))
     assert_problem(response, 403, "Forbidden", "This token may only read.")
     assert Person.objects.filter(pk=person.pk).exists()
+
+
+# --- Issue 4: all fields, psychographic data, custom fields, tags, filters ----------------
+
+
+def test_person_carries_every_field_and_stores_phones_in_e164(client, owner):
+    org = owned_by(OrganizationFactory, owner)
+    body = {
+        "salutation": "mr",
+        "title": "Prof. Dr.",
+        "first_name": "Max",
+        "last_name": "Muster",
+        "organization": str(org.uuid),
+        "department": "Einkauf",
+        "email": "max@example.de",
+        "email2": "max.privat@example.de",
+        "phone": "0221 1234567",
+        "mobile": "+49 171 1234567",
+        "street": "Ring 1",
+        "postal_code": "50667",
+        "city": "Köln",
+        "birth_date": "1970-05-01",
+        "language": "en",
+        "preferred_channel": "phone",
+        "gender": "male",
+        "household_size": 3,
+        "profession": "Ingenieur",
+        "income_band": "upper",
+        "psychographic": {"interests": "Segeln"},
+    }
+    response = post_json(client, "/api/v1/persons", body, **writer(owner))
+    assert response.status_code == 201
+    out = response.json()
+    assert {k: out[k] for k in body if k not in ("organization", "phone", "mobile")} == {
+        **{k: v for k, v in body.items() if k not in ("organization", "phone", "mobile")},
+        "psychographic": {
+            "interests": "Segeln",
+            "values": "",
+            "attitudes": "",
+            "preferences": "",
+        },
+    }
+    assert (out["phone"], out["mobile"], out["tags"], out["custom"]) == (
+        "+492211234567",
+        "+491711234567",
+        [],
+        {},
+    )
+
+
+def test_psychographic_data_is_null_for_roles_that_may_not_see_it(client, owner, agent):
+    person = owned_by(PersonFactory, owner, interests="Segeln")
+    assert (
+        client.get(f"/api/v1/persons/{person.uuid}", **reader(agent)).json()["psychographic"]
+        is None
+    )
+    listed = client.get("/api/v1/persons", **reader(agent)).json()["items"]
+    assert [p["psychographic"] for p in listed] == [None]
+    assert (
+        client.get(f"/api/v1/persons/{person.uuid}", **reader(owner)).json()["psychographic"][
+            "interests"
+        ]
+        == "Segeln"
+    )
+
+
+def test_writing_psychographic_data_without_access_is_403_and_saves_nothing(client, owner, agent):
+    person = owned_by(PersonFactory, owner, last_name="Alt", interests="Segeln")
+    response = patch_json(
+        client,
+        f"/api/v1/persons/{person.uuid}",
+        {"last_name": "Neu", "psychographic": {"interests": "Golf"}},
+        **writer(agent),
+    )
+    assert_problem(response, 403, *FORBIDDEN)
+    person.refresh_from_db()
+    assert (person.last_name, person.interests, person.version) == ("Alt", "Segeln", 1)
+    created = post_json(
+        client,
+        "/api/v1/persons",
+        {"last_name": "X", "psychographic": {"values": "Y"}},
+        **writer(agent),
+    )
+    assert created.status_code == 403
+    assert Person.objects.count() == 1
+
+
+def test_invalid_contact_data_names_every_field_and_saves_nothing(client, owner):
+    response = post_json(
+        client,
+        "/api/v1/organizations",
+        {"name": "Muster GmbH", "phone": "12", "postal_code": "123", "vat_id": "DE1"},
+        **writer(owner),
+    )
+    assert_problem(
+        response,
+        422,
+        *INVALID,
+        errors=[
+            {
+                "field": "phone",
+                "message": "Enter a valid phone number, e.g. 0221 123456 or +49 221 123456.",
+            },
+            {
+                "field": "postal_code",
+                "message": "A German postal code has five digits, e.g. 50667.",
+            },
+            {"field": "vat_id", "message": "A German VAT ID is DE followed by nine digits."},
+        ],
+    )
+    assert not Organization.objects.exists()
+
+
+def test_organization_carries_customer_number_parent_tags_and_custom(client, owner):
+    CustomField.objects.create(
+        entity="customers.organization", key="budget", label="Budget", field_type="number"
+    )
+    CustomField.objects.create(
+        entity="customers.organization", key="since", label="Seit", field_type="date"
+    )
+    Tag.objects.create(name="A-Kunde")
+    parent = owned_by(OrganizationFactory, owner)
+    response = post_json(
+        client,
+        "/api/v1/organizations",
+        {
+            "name": "Muster GmbH",
+            "parent": str(parent.uuid),
+            "employees": 120,
+            "revenue_band": "10m-50m",
+            "vat_id": "DE 123 456 789",
+            "tags": ["A-Kunde"],
+            "custom": {"budget": "5000", "since": "2020-01-01"},
+        },
+        **writer(owner),
+    )
+    assert response.status_code == 201
+    out = response.json()
+    org = Organization.objects.get(uuid=out["uuid"])
+    assert (
+        out["customer_number"],
+        out["parent"],
+        out["employees"],
+        out["vat_id"],
+        out["tags"],
+        out["custom"],
+    ) == (
+        f"K-{org.pk:07d}",
+        str(parent.uuid),
+        120,
+        "DE123456789",
+        ["A-Kunde"],
+        {"budget": 5000, "since": "2020-01-01"},
+    )
+
+
+def test_custom_value_of_the_wrong_type_is_a_422_naming_it(client, owner):
+    CustomField.objects.create(
+        entity="customers.person", key="budget", label="Budget", field_type="number"
+    )
+    person = owned_by(PersonFactory, owner)
+    response = patch_json(
+        client,
+        f"/api/v1/persons/{person.uuid}",
+        {"city": "Bonn", "custom": {"budget": "viel"}},
+        **writer(owner),
+    )
+    assert response.status_code == 422
+    assert [e["field"] for e in response.json()["errors"]] == ["custom.budget"]
+    person.refresh_from_db()
+    assert (person.city, person.custom, person.version) == (person.city, {}, 1)
+
+
+def test_unknown_tag_is_a_422(client, owner):
+    response = post_json(
+        client, "/api/v1/persons", {"last_name": "X", "tags": ["gibt-es-nicht"]}, **writer(owner)
+    )
+    assert response.json()["errors"] == [
+        {"field": "tags", "message": "Unknown tag: gibt-es-nicht."}
+    ]
+    assert not Person.objects.exists()
+
+
+def test_parent_cannot_be_a_subsidiary(client, owner):
+    top = owned_by(OrganizationFactory, owner)
+    sub = owned_by(OrganizationFactory, owner, parent=top)
+    response = patch_json(
+        client, f"/api/v1/organizations/{top.uuid}", {"parent": str(sub.uuid)}, **writer(owner)
+    )
+    assert response.status_code == 422
+    top.refresh_from_db()
+    assert top.parent is None
+
+
+def test_list_filters(client, owner, teammate, team):
+    org = owned_by(OrganizationFactory, owner, name="Muster GmbH", city="Köln", status="customer")
+    owned_by(OrganizationFactory, teammate, name="Beispiel AG", city="Bonn", kind="trade")
+    tag = Tag.objects.create(name="A-Kunde")
+    org.tags.add(tag)
+    owned_by(PersonFactory, owner, last_name="Albers", organization=org, city="Köln")
+    owned_by(PersonFactory, teammate, last_name="Bauer", city="Bonn")
+
+    def names(path, **params):
+        body = client.get(path, params, **reader(owner)).json()
+        return [i.get("name") or i.get("last_name") for i in body["items"]]
+
+    assert names("/api/v1/organizations", status="customer") == ["Muster GmbH"]
+    assert names("/api/v1/organizations", kind="trade") == ["Beispiel AG"]
+    assert names("/api/v1/organizations", city="bon") == ["Beispiel AG"]
+    assert names("/api/v1/organizations", tag=tag.pk) == ["Muster GmbH"]
+    assert names("/api/v1/organizations", owner=str(teammate.uuid)) == ["Beispiel AG"]
+    assert names("/api/v1/organizations", team=str(team.uuid)) == ["Beispiel AG", "Muster GmbH"]
+    assert names("/api/v1/persons", organization=str(org.uuid)) == ["Albers"]
+    assert names("/api/v1/persons", owner="me") == ["Albers"]
+    assert names("/api/v1/persons", city="Bonn") == ["Bauer"]
+
+
+def test_malformed_filter_is_a_422(client, owner):
+    response = client.get("/api/v1/organizations", {"status": "gibt-es-nicht"}, **reader(owner))
+    assert response.status_code == 422
+    assert [e["field"] for e in response.json()["errors"]] == ["status"]

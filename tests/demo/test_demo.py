@@ -98,3 +98,23 @@ def test_logins_only_loads_nothing():
 def test_ascii_slug():
     assert ascii_slug("Jürgen Groß-Weiß") == "juergengross-weiss"
     assert ascii_slug("Zoë") == "zoe"
+
+
+def test_bulk_load_keeps_indexes_and_foreign_keys(monkeypatch):
+    """Big PostgreSQL loads drop indexes and foreign keys and make them again."""
+    from django.db import connection
+
+    from kontor.demo import data
+
+    def constraints():
+        with connection.cursor() as cursor:
+            return {
+                model: connection.introspection.get_constraints(cursor, model._meta.db_table)
+                for model in (Person, Organization)
+            }
+
+    before = constraints()
+    monkeypatch.setattr(data, "REBUILD_INDEXES_FROM", 10)
+    demo("--persons", "60")
+    assert constraints() == before
+    assert Person.objects.filter(organization__isnull=False).exists()

@@ -29,7 +29,8 @@ def snapshot(instance: models.Model) -> dict[str, Any]:
     """The audited field values of ``instance``, as JSON-safe values."""
     values = {}
     for field in instance._meta.concrete_fields:
-        if field.name in SECRET_FIELDS or field.primary_key:
+        # Derived fields (audited = False, e.g. duplicate-matching keys) repeat others.
+        if field.name in SECRET_FIELDS or field.primary_key or not getattr(field, "audited", True):
             continue
         values[field.name] = _plain(field.value_from_object(instance))
     return values

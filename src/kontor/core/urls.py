@@ -1,12 +1,14 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from kontor.core import account_views, admin_views, views
+from kontor.core import account_views, admin_views, search_views, views
+from kontor.core import customfield_views as cf_views
 
 app_name = "core"
 
 urlpatterns = [
     path("", views.home, name="home"),
+    path("search/", search_views.search_page, name="search"),
     path("i18n/language/", account_views.language_switch, name="language_switch"),
     path("settings/", account_views.profile, name="profile"),
     path("settings/tokens/", account_views.token_list, name="token_list"),
@@ -39,6 +41,20 @@ urlpatterns = [
     path("admin/teams/", admin_views.team_list, name="team_list"),
     path("admin/teams/<uuid:uuid>/", admin_views.team_edit, name="team_edit"),
     path("admin/audit/", admin_views.audit_list, name="audit_list"),
+    path("admin/custom-fields/", cf_views.customfield_list, name="customfield_list"),
+    path("admin/custom-fields/new/", cf_views.customfield_create, name="customfield_create"),
+    path("admin/custom-fields/<int:pk>/", cf_views.customfield_edit, name="customfield_edit"),
+    path(
+        "admin/custom-fields/<int:pk>/archive/",
+        cf_views.customfield_archive,
+        name="customfield_archive",
+    ),
+    path(
+        "admin/custom-fields/<int:pk>/restore/",
+        cf_views.customfield_restore,
+        name="customfield_restore",
+    ),
+    path("admin/custom-fields/<int:pk>/move/", cf_views.customfield_move, name="customfield_move"),
 ]
 for key in ("activities", "calendar", "sales", "service", "marketing", "processes", "analytics"):
     urlpatterns.append(

@@ -5,7 +5,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import Q, QuerySet
 from django.http import Http404
 
-from kontor.customers.models import Organization, Person
+from kontor.customers.models import ContactRole, Equipment, Organization, Person
 
 
 def _clean_query(q: str) -> str:
@@ -53,3 +53,58 @@ def organization_get(*, user, uuid) -> Organization:
         return Organization.objects.visible_to(user).select_related("owner", "team").get(uuid=uuid)
     except (Organization.DoesNotExist, ValueError, ValidationError) as exc:
         raise Http404 from exc
+
+
+# --- The 360° view: one query per section, whatever the customer's size -------------------
+
+
+def person_contact_roles(*, user, person: Person) -> QuerySet[ContactRole]:
+    """The person's links to organizations ``user`` may see."""
+    return (
+        ContactRole.objects.filter(
+            person=person, organization__in=Organization.objects.visible_to(user)
+        )
+        .select_related("organization")
+        .order_by("organization__name", "id")
+    )
+
+
+def organization_contact_roles(*, user, organization: Organization) -> QuerySet[ContactRole]:
+    """The organization's contact persons ``user`` may see, with their roles."""
+    return (
+        ContactRole.objects.filter(
+            organization=organization, person__in=Person.objects.visible_to(user)
+        )
+        .select_related("person")
+        .order_by("person__last_name", "person__first_name", "id")
+    )
+
+
+def contact_role_get(*, user, pk, person=None, organization=None) -> ContactRole:
+    """One link of a record ``user`` may see, whose other side they may see too."""
+    roles = (
+        person_contact_roles(user=user, person=person)
+        if person is not None
+        else organization_contact_roles(user=user, organization=organization)
+    )
+    try:
+        return roles.select_related("person", "organization").get(pk=pk)
+    except (ContactRole.DoesNotExist, ValueError) as exc:
+        raise Http404 from exc
+
+
+def equipment_of(*, organization=None, person=None) -> QuerySet[Equipment]:
+    if organization is not None:
+        return Equipment.objects.filter(organization=organization)
+    return Equipment.objects.filter(person=person)
+
+
+def equipment_get(*, pk, organization=None, person=None) -> Equipment:
+    try:
+        return equipment_of(organization=organization, person=person).get(pk=pk)
+    except (Equipment.DoesNotExist, ValueError) as exc:
+        raise Http404 from exc
+
+
+def organization_subsidiaries(*, user, organization: Organization) -> QuerySet[Organization]:
+    return Organization.objects.visible_to(user).filter(parent=organization)

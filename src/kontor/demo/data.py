@@ -10,9 +10,19 @@ random, column by column, with a ``random.Random`` seeded from ``--seed`` so the
 seed gives the same data (apart from the uuids, which are random so that loading twice
 does not collide). The rows bypass model instances: on PostgreSQL (psycopg 3) they go
 in with ``COPY``, elsewhere with ``executemany`` in batches. Every value is prepared
-for the database once, when its pool is made, not once per row.
+for the database once, when its pool is made, not once per row. Columns the generators
+do not name (fields added by later features) get their model default in every row.
+Big loads (REBUILD_INDEXES_FROM) drop the table's plain indexes, and on PostgreSQL its
+foreign keys, and make them again afterwards, in the same transaction: the tables are
+locked meanwhile, which is fine for demo data.
+
+The rows bypass the services, so what a service derives when it saves a record (see
+customers.services) is not made here unless a generator fills it: a feature that adds
+such data adds it to the generators or as a set-based step at the end of ``load_demo``.
 """
 
+import contextlib
+import json
 import os
 import random
 import re
@@ -22,6 +32,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import UTC, date, datetime, timedelta
 
 from django.contrib.auth.hashers import make_password
+from django.core.exceptions import ImproperlyConfigured
 from django.db import connection, models, transaction
 from faker import Faker
 
@@ -34,6 +45,9 @@ SIZES = {"small": 1_000, "medium": 100_000, "large": 1_000_000}
 ORGS_PER_PERSON = 1 / 5  # large: 1M persons, 200k organizations
 BATCH = 10_000  # rows per executemany; COPY streams the same chunks
 PROGRESS_EVERY = 100_000
+# From this many rows, loads drop the table's plain indexes (and on PostgreSQL its
+# foreign keys) and make them again after inserting.
+REBUILD_INDEXES_FROM = 50_000
 _NEEDS_ESCAPE = re.compile(r"[\\\t\n\r]")
 
 # (username, first name, last name, role, team)
@@ -164,7 +178,7 @@ def load_demo(
     n_persons = SIZES[size] if persons is None else persons
     n_orgs = max(10, int(n_persons * ORGS_PER_PERSON))
     started = time.monotonic()
-    with transaction.atomic():
+    with transaction.atomic(), _sqlite_cache(256):
         users, teams = _users()
         owners = [u for u in users if u.role and u.role.code in OWNER_ROLES]
         owner_team = [(u.pk, u.teams.order_by("id").first().pk) for u in owners]
@@ -174,6 +188,7 @@ def load_demo(
         org_ids, org_domains = _organizations(writer, pools, rnd, n_orgs, owner_team)
         _persons(writer, pools, rnd, n_persons, org_ids, org_domains, owner_team)
         _analyze([Organization, Person])
+        progress(f"  statistics updated after {time.monotonic() - started:.1f} s")
     progress(f"  done in {time.monotonic() - started:.1f} s")
     return {
         "users": len(users),
@@ -417,6 +432,24 @@ def _persons(writer, pools, rnd, count, org_ids, org_domains, owner_team) -> Non
     writer.insert(Person, fields, rows, count, "persons")
 
 
+@contextlib.contextmanager
+def _sqlite_cache(mib: int) -> Iterator[None]:
+    """A bigger page cache for the load on SQLite (the default 2 MiB makes every index
+    insertion a read): restored afterwards."""
+    if connection.vendor != "sqlite":
+        yield
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("PRAGMA cache_size")
+        (previous,) = cursor.fetchone()
+        cursor.execute(f"PRAGMA cache_size = {-int(mib) * 1024}")
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute(f"PRAGMA cache_size = {int(previous)}")
+
+
 def _max_id(model) -> int:
     return model.objects.aggregate(m=models.Max("pk"))["m"] or 0
 
@@ -454,39 +487,134 @@ class RowWriter:
         fields = {f.name: f for f in model._meta.concrete_fields}
 
         def prep(name, value):
-            value = fields[name].get_db_prep_save(value, connection)
+            field = fields[name]
+            if self.use_copy and isinstance(field, models.JSONField):
+                return _copy_text(json.dumps(value, cls=field.encoder))
+            value = field.get_db_prep_save(value, connection)
             return _copy_text(value) if self.use_copy else value
 
         return prep
 
+    def defaults(self, model, field_names) -> tuple[list[str], tuple]:
+        """The columns the generator leaves out (fields other features add), with their
+        model default as one value for every row: the rows stay valid as the model grows."""
+        prep = self.preparer(model)
+        names, values = [], []
+        for field in model._meta.concrete_fields:
+            if field.name in field_names or field.primary_key:
+                continue
+            if field.unique:
+                raise ImproperlyConfigured(
+                    f"{model.__name__}.{field.name} is unique: the demo data must fill it"
+                )
+            names.append(field.name)
+            values.append(prep(field.name, field.get_default()))
+        return names, tuple(values)
+
     def insert(self, model, field_names, rows: Callable[[int], Iterable[tuple]], count, label):
+        extra_names, extra = self.defaults(model, field_names)
         table = connection.ops.quote_name(model._meta.db_table)
         columns = ", ".join(
-            connection.ops.quote_name(model._meta.get_field(f).column) for f in field_names
+            connection.ops.quote_name(model._meta.get_field(f).column)
+            for f in [*field_names, *extra_names]
         )
         started = time.monotonic()
         done = 0
         with connection.cursor() as cursor:
             if self.use_copy:
+                # Foreign keys checked row by row, not queued for the commit: an index
+                # cannot be built on a table with pending checks (and the queue is big).
+                cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+                bulk = count >= REBUILD_INDEXES_FROM
+                rebuild = _drop_indexes_and_foreign_keys(cursor, table) if bulk else []
+                tail = "".join("\t" + v for v in extra) + "\n"
                 with cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
                     while done < count:
                         k = min(BATCH, count - done)
-                        copy.write("".join(["\t".join(row) + "\n" for row in rows(k)]))
+                        copy.write("".join(["\t".join(row) + tail for row in rows(k)]))
                         done += k
                         self._report(label, done, count, started)
+                self.progress(f"  {label}: copied in {time.monotonic() - started:.1f} s")
+                if rebuild:
+                    index_started = time.monotonic()
+                    cursor.execute("SET LOCAL maintenance_work_mem = '256MB'")
+                    for definition in rebuild:
+                        cursor.execute(definition)
+                    self.progress(
+                        f"  {label}: {len(rebuild)} indexes and foreign keys rebuilt in "
+                        f"{time.monotonic() - index_started:.1f} s"
+                    )
             else:
-                placeholders = ", ".join(["%s"] * len(field_names))
+                placeholders = ", ".join(["%s"] * (len(field_names) + len(extra)))
                 sql = f"INSERT INTO {table} ({columns}) VALUES ({placeholders})"  # noqa: S608 - names from _meta
+                sqlite_bulk = connection.vendor == "sqlite" and count >= REBUILD_INDEXES_FROM
+                rebuild = _drop_sqlite_indexes(cursor, model._meta.db_table) if sqlite_bulk else []
                 while done < count:
                     k = min(BATCH, count - done)
-                    cursor.executemany(sql, list(rows(k)))
+                    cursor.executemany(sql, [row + extra for row in rows(k)])
                     done += k
                     self._report(label, done, count, started)
+                if rebuild:
+                    index_started = time.monotonic()
+                    for definition in rebuild:
+                        cursor.execute(definition)
+                    self.progress(
+                        f"  {label}: {len(rebuild)} indexes rebuilt in "
+                        f"{time.monotonic() - index_started:.1f} s"
+                    )
 
     def _report(self, label, done, count, started):
         if done == count or done % PROGRESS_EVERY == 0:
             rate = done / max(time.monotonic() - started, 1e-9)
             self.progress(f"  {label}: {done:,}/{count:,} ({rate:,.0f}/s)")
+
+
+def _drop_indexes_and_foreign_keys(cursor, table: str) -> list[str]:
+    """Drop ``table``'s plain indexes (not the primary key, not unique ones, none
+    behind a constraint) and its foreign keys; return the statements that make them
+    again, to run after the COPY. A sorted index build is several times faster than a
+    million insertions into each index, and one join validates a foreign key much faster
+    than a trigger per row. Inside the load's transaction: others wait for the table,
+    nothing is lost on failure."""
+    cursor.execute(
+        """
+        SELECT i.relname, pg_get_indexdef(x.indexrelid)
+        FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid
+        WHERE x.indrelid = %s::regclass AND NOT x.indisprimary AND NOT x.indisunique
+          AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = x.indexrelid)
+        """,
+        [table],
+    )
+    indexes = cursor.fetchall()
+    cursor.execute(
+        "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint"
+        " WHERE conrelid = %s::regclass AND contype = 'f'",
+        [table],
+    )
+    foreign_keys = cursor.fetchall()
+    quote = connection.ops.quote_name
+    for name, _definition in indexes:
+        cursor.execute(f"DROP INDEX {quote(name)}")
+    for name, _definition in foreign_keys:
+        cursor.execute(f"ALTER TABLE {table} DROP CONSTRAINT {quote(name)}")
+    return [definition for _name, definition in indexes] + [
+        f"ALTER TABLE {table} ADD CONSTRAINT {quote(name)} {definition}"
+        for name, definition in foreign_keys
+    ]
+
+
+def _drop_sqlite_indexes(cursor, table: str) -> list[str]:
+    """SQLite's counterpart: drop the table's declared indexes (unique constraints have
+    no SQL of their own and stay); return their CREATE statements."""
+    cursor.execute(
+        "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = %s"
+        " AND sql IS NOT NULL AND sql NOT LIKE 'CREATE UNIQUE%%'",
+        [table],
+    )
+    indexes = cursor.fetchall()
+    for name, _sql in indexes:
+        cursor.execute(f"DROP INDEX {connection.ops.quote_name(name)}")
+    return [sql for _name, sql in indexes]
 
 
 def _is_psycopg3() -> bool:

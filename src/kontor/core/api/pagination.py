@@ -10,7 +10,7 @@ from typing import Any
 
 from django.core.exceptions import BadRequest, FieldDoesNotExist
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db.models import Q, QuerySet
+from django.db.models import F, Q, QuerySet
 from django.utils.translation import gettext_lazy as _
 from ninja import Field, Schema
 
@@ -65,19 +65,39 @@ def paginate(
     queryset: QuerySet, *, cursor: str | None, limit: int, order: tuple[str, ...] = ("id",)
 ) -> tuple[list, str | None]:
     """One page of ``queryset`` in ``order`` (field names, ``-`` for descending; the
-    last one must be unique and no field nullable), and the cursor of the page after
-    it or None. A cursor that does not fit ``order`` raises InvalidCursor."""
+    last one must be unique and not nullable), and the cursor of the page after
+    it or None. A cursor that does not fit ``order`` raises InvalidCursor.
+
+    Nullable fields sort as if NULL were the largest value on every database
+    (last ascending, first descending), so the keyset condition stays exact."""
     limit = max(1, min(limit or DEFAULT_LIMIT, MAX_LIMIT))
-    queryset = queryset.order_by(*order)
+    queryset = queryset.order_by(*_order_by(queryset.model, order))
     if cursor:
         values = _typed(queryset.model, order, decode_cursor(cursor))
-        queryset = queryset.filter(_after(order, values))
+        queryset = queryset.filter(_after(order, values, _nullable(queryset.model, order)))
     rows = list(queryset[: limit + 1])
     if len(rows) <= limit:
         return rows, None
     rows = rows[:limit]
     last = rows[-1]
     return rows, encode_cursor([_value(last, f.lstrip("-")) for f in order])
+
+
+def _nullable(model, order: tuple[str, ...]) -> list[bool]:
+    return [_field(model, f.lstrip("-")).null for f in order]
+
+
+def _order_by(model, order: tuple[str, ...]) -> list:
+    terms = []
+    for field_path, nullable in zip(order, _nullable(model, order), strict=True):
+        name = field_path.lstrip("-")
+        if not nullable:
+            terms.append(field_path)
+        elif field_path.startswith("-"):
+            terms.append(F(name).desc(nulls_first=True))
+        else:
+            terms.append(F(name).asc(nulls_last=True))
+    return terms
 
 
 def _typed(model, order: tuple[str, ...], values: list[Any]) -> list[Any]:
@@ -88,6 +108,9 @@ def _typed(model, order: tuple[str, ...], values: list[Any]) -> list[Any]:
     typed = []
     for field_path, value in zip(order, values, strict=True):
         field = _field(model, field_path.lstrip("-"))
+        if value is None and field.null:
+            typed.append(None)
+            continue
         if not isinstance(value, str | int | float) or "\x00" in str(value):
             raise InvalidCursor
         try:
@@ -115,14 +138,34 @@ def _value(row: Any, path: str) -> Any:
     return row
 
 
-def _after(order: tuple[str, ...], values: list[Any]) -> Q:
-    """(a, b) > (x, y) as a filter, honouring each field's direction."""
+def _after(order: tuple[str, ...], values: list[Any], nullable: list[bool] | None = None) -> Q:
+    """(a, b) > (x, y) as a filter, honouring each field's direction; NULL counts
+    as the largest value (see paginate)."""
+    nullable = nullable or [False] * len(order)
     condition = Q()
     for i, field in enumerate(order):
         name = field.lstrip("-")
-        op = "lt" if field.startswith("-") else "gt"
-        step = Q(**{f"{name}__{op}": values[i]})
+        descending = field.startswith("-")
+        value = values[i]
+        if value is None:
+            # Nothing is larger than NULL; descending, every non-NULL comes after it.
+            if not descending:
+                continue
+            step = Q(**{f"{name}__isnull": False})
+        else:
+            step = Q(**{f"{name}__{'lt' if descending else 'gt'}": value})
+            if nullable[i] and not descending:
+                step |= Q(**{f"{name}__isnull": True})
         for prev_field, prev_value in zip(order[:i], values[:i], strict=True):
-            step &= Q(**{prev_field.lstrip("-"): prev_value})
+            prev_name = prev_field.lstrip("-")
+            if prev_value is None:
+                step &= Q(**{f"{prev_name}__isnull": True})
+            else:
+                step &= Q(**{prev_name: prev_value})
         condition |= step
+    # A bound on the leading column alone lets the database start an index range
+    # scan at the cursor instead of filtering every row before it.
+    if values and values[0] is not None and not nullable[0]:
+        lead = order[0].lstrip("-")
+        condition &= Q(**{f"{lead}__{'lte' if order[0].startswith('-') else 'gte'}": values[0]})
     return condition

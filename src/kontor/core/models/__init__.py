@@ -1,7 +1,9 @@
 from .audit import AuditAction, AuditEntry
 from .customfields import CustomField, CustomFieldType
+from .lists import BulkJob, JobStatus, SavedView
 from .ratelimit import RateCounter
 from .records import OwnedRecord, VisibleQuerySet
+from .search import SearchEntry
 from .tokens import ApiToken, TokenScope
 from .users import Role, Team, User
 
@@ -9,11 +11,15 @@ __all__ = [
     "ApiToken",
     "AuditAction",
     "AuditEntry",
+    "BulkJob",
     "CustomField",
     "CustomFieldType",
+    "JobStatus",
     "OwnedRecord",
     "RateCounter",
     "Role",
+    "SavedView",
+    "SearchEntry",
     "Team",
     "TokenScope",
     "User",

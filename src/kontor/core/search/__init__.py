@@ -2,15 +2,317 @@
 
 The interface every app uses; the index itself is built in this package:
 - ``index(instance)`` after a searchable record is created or changed,
+- ``index_many(records)`` after a bulk change (owner, team: who may find them),
 - ``unindex(instance)`` before it is deleted,
-- ``search(user=..., q=..., kinds=None, limit=...)`` for the search box and the API.
-A searchable model defines ``search_document()``.
+- ``search(user=..., q=..., kinds=None, limit=...)`` for the search box and the API,
+- ``rebuild(kinds=None, progress=...)`` after bulk loads (demo data, imports).
+A searchable model defines ``search_document()`` returning a ``SearchDocument`` and
+is listed in ``KINDS``.
 """
+
+import dataclasses
+import time
+from collections.abc import Callable, Iterable
+from uuid import UUID
+
+from django.apps import apps
+from django.db import connection, transaction
+from django.urls import reverse
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
+
+from kontor.core.models import SearchEntry
+from kontor.core.search.backends import backend_for
+from kontor.core.search.bulk import COLUMNS, rebuild_all
+from kontor.core.search.tokens import (
+    SearchDocument,
+    clean_query,
+    document_tokens,
+    parse_query,
+    sort_key,
+)
+
+__all__ = [
+    "KINDS",
+    "SearchDocument",
+    "SearchResults",
+    "index",
+    "index_many",
+    "rebuild",
+    "search",
+    "unindex",
+]
+
+
+@dataclasses.dataclass(frozen=True)
+class Kind:
+    """A searchable model. ``follows``: (kind, foreign key) whose title is part of
+    this kind's documents, so a renamed organization reindexes its persons."""
+
+    key: str
+    model: str  # "app_label.Model": core imports no domain app
+    label: Promise
+    url_name: str
+    related: tuple[str, ...] = ()
+    # Of the related records, only these fields are loaded by the rebuild.
+    related_fields: tuple[str, ...] = ()
+    follows: tuple[str, str] | None = None
+
+    @property
+    def model_class(self):
+        return apps.get_model(self.model)
+
+    def records(self):
+        """The records with what their documents need, in as few columns as safe:
+        all of the record's own fields, only ``related_fields`` of related records."""
+        model = self.model_class
+        records = model.objects.select_related(*self.related)
+        if self.related_fields:
+            own = [f.name for f in model._meta.concrete_fields]
+            records = records.only(*own, *self.related_fields)
+        return records
+
+
+# Also the order of the groups in the results.
+KINDS: dict[str, Kind] = {
+    "person": Kind(
+        "person",
+        "customers.Person",
+        _("Persons"),
+        "customers:person_detail",
+        related=("organization",),
+        related_fields=("organization__name",),  # what Person.search_document() reads
+        follows=("organization", "organization"),
+    ),
+    "organization": Kind(
+        "organization",
+        "customers.Organization",
+        _("Organizations"),
+        "customers:organization_detail",
+    ),
+}
+
+DEFAULT_LIMIT = 10
+MAX_LIMIT = 50
+BATCH = 5_000
+
+
+def _kind_of(instance) -> Kind | None:
+    label = instance._meta.label
+    return next((k for k in KINDS.values() if k.model == label), None)
+
+
+# --- Reading ----------------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class Hit:
+    kind: str
+    uuid: UUID
+    title: str
+    subtitle: str
+    # Found only by sound (a typo), not by spelling.
+    phonetic: bool
+
+    @property
+    def url(self) -> str:
+        return reverse(KINDS[self.kind].url_name, args=[self.uuid])
+
+
+@dataclasses.dataclass(frozen=True)
+class Group:
+    kind: str
+    label: Promise
+    hits: list[Hit]
+    more: bool  # there are more hits than the limit
+
+
+@dataclasses.dataclass(frozen=True)
+class SearchResults:
+    query: str
+    groups: list[Group]
+
+    @property
+    def empty(self) -> bool:
+        return not self.groups
+
+
+def search(*, user, q: str | None, kinds: Iterable[str] | None = None, limit: int = DEFAULT_LIMIT):
+    """The records matching ``q`` that ``user`` may see, grouped by kind, at most
+    ``limit`` per kind: those matching by spelling first, then those found only by
+    the sound of a word (a typo); alphabetical within each. Per kind one query, and
+    a second for sound-alikes only when the first did not fill the page; nothing at
+    all for an empty query. Each query stops at the page (an ordered index scan on
+    PostgreSQL), so a common name costs no more than a rare one."""
+    query = clean_query(q)
+    terms = parse_query(query)
+    wanted = [k for k in KINDS if kinds is None or k in set(kinds)]
+    limit = max(1, min(int(limit), MAX_LIMIT))
+    if not terms or not wanted:
+        return SearchResults(query=query, groups=[])
+    backend = backend_for(connection)
+    visible = SearchEntry.objects.visible_to(user)
+    phonetic = any(t.phonetic for t in terms)
+    selective = len(terms) >= 3 or any(
+        p.isdigit() and len(p) >= 5 for t in terms for p in t.prefixes
+    )
+    columns = ("uuid", "title", "subtitle")
+    groups = []
+    for key in wanted:
+        entries = visible.filter(kind=key).order_by(backend.sort(selective=selective), "id")
+        found = [
+            (*row, False)
+            for row in entries.filter(backend.matches(terms, phonetic=False)).values_list(*columns)[
+                : limit + 1
+            ]
+        ]
+        if phonetic and len(found) <= limit:
+            sound_alikes = entries.filter(
+                backend.matches(terms, phonetic=True),
+                backend.matches(terms, phonetic=False, negate=True),
+            ).values_list(*columns)[: limit + 1 - len(found)]
+            found += [(*row, True) for row in sound_alikes]
+        if found:
+            hits = [
+                Hit(kind=key, uuid=u, title=t, subtitle=s, phonetic=p)
+                for u, t, s, p in found[:limit]
+            ]
+            groups.append(Group(key, KINDS[key].label, hits, more=len(found) > limit))
+    return SearchResults(query=query, groups=groups)
+
+
+# --- Writing ----------------------------------------------------------------------------
+
+
+def _row(kind: Kind, record) -> tuple:
+    """The entry of ``record`` as a row in ``bulk.COLUMNS`` order (no model instance:
+    the rebuild makes a million of them)."""
+    doc: SearchDocument = record.search_document()
+    return (
+        kind.key,
+        record.pk,
+        record.uuid,
+        record.owner_id,
+        record.team_id,
+        doc.title[:300],
+        doc.subtitle[:300],
+        sort_key(doc.sort_key or doc.title),
+        document_tokens(doc),
+    )
+
+
+def _entry(kind: Kind, record) -> SearchEntry:
+    return SearchEntry(**dict(zip(COLUMNS, _row(kind, record), strict=True)))
+
+
+def _delete(kind: Kind, object_ids: list[int]) -> None:
+    if not object_ids:
+        return
+    where = "kind = %s AND object_id IN (" + ", ".join(["%s"] * len(object_ids)) + ")"
+    with connection.cursor() as cursor:
+        backend_for(connection).before_delete(cursor, where, [kind.key, *object_ids])
+    SearchEntry.objects.filter(kind=kind.key, object_id__in=object_ids).delete()
+
+
+def _replace(kind: Kind, records: list) -> list[SearchEntry]:
+    """Index ``records`` afresh: delete their entries, insert new ones."""
+    ids = [r.pk for r in records]
+    _delete(kind, ids)
+    entries = SearchEntry.objects.bulk_create([_entry(kind, r) for r in records])
+    where = "kind = %s AND object_id IN (" + ", ".join(["%s"] * len(ids)) + ")"
+    with connection.cursor() as cursor:
+        backend_for(connection).after_insert(cursor, where, [kind.key, *ids])
+    return entries
 
 
 def index(instance) -> None:
-    """(Re)index one record. Called by services inside their transaction."""
+    """(Re)index one record. Called by services inside their transaction. When the
+    record's title is part of other records' documents (an organization's name in
+    its persons'), and it changed, those are reindexed too."""
+    kind = _kind_of(instance)
+    if kind is None:
+        return
+    dependents = [k for k in KINDS.values() if k.follows and k.follows[0] == kind.key]
+    old_title = None
+    if dependents:
+        old_title = (
+            SearchEntry.objects.filter(kind=kind.key, object_id=instance.pk)
+            .values_list("title", flat=True)
+            .first()
+        )
+    with transaction.atomic():
+        (entry,) = _replace(kind, [instance])
+        if old_title is not None and old_title != entry.title:
+            for dependent in dependents:
+                _reindex_where(dependent, **{dependent.follows[1]: instance.pk})
+
+
+def index_many(records: Iterable) -> None:
+    """(Re)index many records in bulk, e.g. after a bulk change of owner or team,
+    which decides who finds them. Records of any searchable models, mixed."""
+    by_kind: dict[str, list] = {}
+    for record in records:
+        kind = _kind_of(record)
+        if kind is not None:
+            by_kind.setdefault(kind.key, []).append(record)
+    with transaction.atomic():
+        for key, found in by_kind.items():
+            for chunk in _chunks(found, BATCH):
+                _replace(KINDS[key], chunk)
 
 
 def unindex(instance) -> None:
-    """Remove one record from the index. Called by services before deleting it."""
+    """Remove one record from the index. Called by services before deleting it.
+    Records whose documents include this one's title are reindexed after commit,
+    when their reference to it is gone."""
+    kind = _kind_of(instance)
+    if kind is None:
+        return
+    _delete(kind, [instance.pk])
+    for dependent in KINDS.values():
+        if dependent.follows and dependent.follows[0] == kind.key:
+            field = dependent.follows[1]
+            ids = list(
+                dependent.model_class.objects.filter(**{field: instance.pk}).values_list(
+                    "pk", flat=True
+                )
+            )
+            if ids:
+                transaction.on_commit(
+                    lambda d=dependent, ids=ids: _reindex_where(d, pk__in=ids),
+                    robust=True,
+                )
+
+
+def _reindex_where(kind: Kind, **lookup) -> None:
+    records = kind.records().filter(**lookup)
+    with transaction.atomic():
+        for chunk in _chunks(records.order_by("pk").iterator(chunk_size=BATCH), BATCH):
+            _replace(kind, chunk)
+
+
+def _chunks(iterable, size: int):
+    chunk = []
+    for item in iterable:
+        chunk.append(item)
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+# --- Rebuilding -------------------------------------------------------------------------
+
+
+def rebuild(
+    kinds: Iterable[str] | None = None, progress: Callable[[str], object] | None = None
+) -> dict[str, int]:
+    """Rebuild the index of ``kinds`` (all by default) from the records, in bulk:
+    one transaction, streamed rows, COPY on PostgreSQL. Safe to run again."""
+    selected = [KINDS[k] for k in (KINDS if kinds is None else kinds)]
+    started = time.monotonic()
+    counts = rebuild_all(selected, everything=kinds is None, row=_row, progress=progress)
+    if progress:
+        progress(f"  search index rebuilt in {time.monotonic() - started:.1f} s")
+    return counts

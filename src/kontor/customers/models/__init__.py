@@ -1,3 +1,11 @@
+from .duplicates import (
+    DuplicateKind,
+    DuplicatePair,
+    DuplicateScan,
+    DuplicateStatus,
+    MergeRecord,
+    ScanStatus,
+)
 from .equipment import Equipment
 from .links import BuyingRole, ContactRole
 from .notes import NOTE_MAX_LENGTH, Note
@@ -12,14 +20,20 @@ __all__ = [
     "Channel",
     "ContactRole",
     "CustomerKind",
+    "DuplicateKind",
+    "DuplicatePair",
+    "DuplicateScan",
+    "DuplicateStatus",
     "Equipment",
     "Gender",
     "IncomeBand",
     "LifecycleStatus",
+    "MergeRecord",
     "Note",
     "Organization",
     "Person",
     "RevenueBand",
     "Salutation",
+    "ScanStatus",
     "Tag",
 ]

@@ -6,6 +6,8 @@ from django.utils.translation import gettext_lazy as _
 from kontor.core.fields import WebsiteField
 from kontor.core.models import OwnedRecord
 
+from .matchkeys import MatchKeyField
+
 
 class CustomerKind(models.TextChoices):
     BUSINESS = "business", _("Business customer")
@@ -70,6 +72,14 @@ class Organization(OwnedRecord):
     )
     phone = models.CharField(_("phone"), max_length=40, blank=True)
     email = models.EmailField(_("e-mail"), blank=True)
+    # Duplicate detection (customers.duplicates.derive_keys, kept by the services).
+    name_key = MatchKeyField(max_length=200)
+    phonetic_key = MatchKeyField(max_length=64)
+    city_key = MatchKeyField(max_length=120)
+    email_key = MatchKeyField()
+    phone_key = MatchKeyField(max_length=20)
+    domain_key = MatchKeyField()
+    vat_key = MatchKeyField(max_length=20)
 
     class Meta:
         ordering = ["name", "id"]
@@ -77,8 +87,17 @@ class Organization(OwnedRecord):
         verbose_name_plural = _("organizations")
         indexes = [
             models.Index(Lower("name"), "id", name="org_name_idx"),
+            # The list's default sort (name, id); the Lower() index above serves search.
+            models.Index(fields=["name", "id"], name="org_name_id_idx"),
             models.Index(fields=["owner", "name", "id"], name="org_owner_name_idx"),
             models.Index(fields=["team", "name", "id"], name="org_team_name_idx"),
+            models.Index(fields=["name_key"], name="org_name_key_idx"),
+            models.Index(fields=["phonetic_key", "city_key"], name="org_phonetic_city_idx"),
+            models.Index(fields=["phonetic_key", "postal_code"], name="org_phonetic_postal_idx"),
+            models.Index(fields=["email_key"], name="org_email_key_idx"),
+            models.Index(fields=["phone_key"], name="org_phone_key_idx"),
+            models.Index(fields=["domain_key"], name="org_domain_key_idx"),
+            models.Index(fields=["vat_key"], name="org_vat_key_idx"),
         ]
 
     def __str__(self) -> str:
@@ -86,3 +105,18 @@ class Organization(OwnedRecord):
 
     def get_absolute_url(self) -> str:
         return reverse("customers:organization_detail", args=[self.uuid])
+
+    def search_document(self):
+        """What the global search finds this organization by (kontor.core.search)."""
+        from kontor.core.search.tokens import SearchDocument
+
+        return SearchDocument(
+            title=self.name,
+            subtitle=" · ".join(p for p in (self.city, self.customer_number) if p),
+            names=[self.name, self.legal_name],
+            text=[self.city, self.industry],
+            emails=[self.email],
+            phones=[self.phone],
+            numbers=[self.customer_number],
+            custom=self.custom,
+        )

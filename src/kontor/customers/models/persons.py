@@ -4,6 +4,8 @@ from django.utils.translation import gettext_lazy as _
 
 from kontor.core.models import OwnedRecord
 
+from .matchkeys import MatchKeyField
+
 
 class Salutation(models.TextChoices):
     MR = "mr", _("Mr")
@@ -81,6 +83,12 @@ class Person(OwnedRecord):
     tags = models.ManyToManyField(
         "customers.Tag", verbose_name=_("tags"), blank=True, related_name="+"
     )
+    # Duplicate detection (customers.duplicates.derive_keys, kept by the services).
+    email_key = MatchKeyField()
+    phone_key = MatchKeyField(max_length=20)
+    name_key = MatchKeyField(max_length=100)
+    phonetic_key = MatchKeyField(max_length=64)
+    city_key = MatchKeyField(max_length=120)
 
     class Meta:
         ordering = ["last_name", "first_name", "id"]
@@ -94,6 +102,10 @@ class Person(OwnedRecord):
             models.Index(
                 fields=["team", "last_name", "first_name", "id"], name="person_team_name_idx"
             ),
+            models.Index(fields=["email_key"], name="person_email_key_idx"),
+            models.Index(fields=["phone_key"], name="person_phone_key_idx"),
+            models.Index(fields=["phonetic_key", "city_key"], name="person_phonetic_city_idx"),
+            models.Index(fields=["phonetic_key", "organization"], name="person_phonetic_org_idx"),
         ]
 
     def __str__(self) -> str:
@@ -101,6 +113,22 @@ class Person(OwnedRecord):
 
     def get_absolute_url(self) -> str:
         return reverse("customers:person_detail", args=[self.uuid])
+
+    def search_document(self):
+        """What the global search finds this person by (kontor.core.search)."""
+        from kontor.core.search.tokens import SearchDocument
+
+        company = self.organization.name if self.organization_id else ""
+        return SearchDocument(
+            title=self.full_name,
+            subtitle=" · ".join(p for p in (company, self.city, self.email) if p),
+            sort_key=f"{self.last_name} {self.first_name}",
+            names=[self.first_name, self.last_name, company],
+            text=[self.city, self.job_title, self.department],
+            emails=[self.email, self.email2],
+            phones=[self.phone, self.mobile],
+            custom=self.custom,
+        )
 
     @property
     def is_consumer(self) -> bool:

@@ -1,17 +1,25 @@
 """Customer pages, one module per area; urls.py addresses them as views.<name>."""
 
+from .lists import (
+    bulk_action,
+    bulk_job,
+    organization_list,
+    person_list,
+    saved_view_delete,
+    saved_view_save,
+)
 from .records import (
     organization_delete,
     organization_detail,
     organization_edit,
-    organization_list,
     person_delete,
     person_detail,
     person_edit,
-    person_list,
 )
 
 __all__ = [
+    "bulk_action",
+    "bulk_job",
     "organization_delete",
     "organization_detail",
     "organization_edit",
@@ -20,4 +28,6 @@ __all__ = [
     "person_detail",
     "person_edit",
     "person_list",
+    "saved_view_delete",
+    "saved_view_save",
 ]

@@ -1,62 +1,24 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.cache import patch_vary_headers
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
-from kontor.core import audit
+from kontor.core import audit, customfields
 from kontor.core.access import user_can
-from kontor.core.api.pagination import paginate
 from kontor.core.permissions import Capability
-from kontor.customers import queries, services
+from kontor.customers import buying_center, contact_data, queries, services
 from kontor.customers.forms import OrganizationForm, PersonForm
-
-PAGE_SIZE = 50
+from kontor.customers.models import Organization
+from kontor.customers.views import duplicates as duplicate_views
 
 
 def _require(request: HttpRequest, capability: str) -> None:
     if not user_can(request.user, capability):
         raise PermissionDenied
-
-
-def _list(request, *, rows, order, template):
-    page, next_cursor = paginate(
-        rows, cursor=request.GET.get("cursor") or None, limit=PAGE_SIZE, order=order
-    )
-    context = {"rows": page, "next_cursor": next_cursor, "q": request.GET.get("q", "")}
-    if request.htmx and request.GET.get("cursor"):
-        response = render(request, f"{template}#rows", context)
-    elif request.htmx:
-        response = render(request, f"{template}#table", context)
-    else:
-        response = render(request, template, context)
-    # The same URL answers a page or a fragment: caches must tell them apart.
-    patch_vary_headers(response, ("HX-Request",))
-    return response
-
-
-@login_required
-def person_list(request: HttpRequest) -> HttpResponse:
-    _require(request, Capability.CUSTOMERS_VIEW)
-    rows = queries.person_list(user=request.user, q=request.GET.get("q", "").strip())
-    return _list(
-        request,
-        rows=rows,
-        order=("last_name", "first_name", "id"),
-        template="customers/person_list.html",
-    )
-
-
-@login_required
-def organization_list(request: HttpRequest) -> HttpResponse:
-    _require(request, Capability.CUSTOMERS_VIEW)
-    rows = queries.organization_list(user=request.user, q=request.GET.get("q", "").strip())
-    return _list(
-        request, rows=rows, order=("name", "id"), template="customers/organization_list.html"
-    )
 
 
 def _detail(request, record, template):
@@ -69,6 +31,7 @@ def _detail(request, record, template):
             "audit_entries": audit.entries_for(record)[:50] if can_audit else None,
             "can_edit": user_can(request.user, Capability.CUSTOMERS_EDIT),
             "can_delete": user_can(request.user, Capability.CUSTOMERS_DELETE),
+            "can_see_psychographic": user_can(request.user, Capability.CUSTOMERS_PSYCHOGRAPHIC),
         },
     )
 
@@ -87,25 +50,114 @@ def organization_detail(request: HttpRequest, uuid: str) -> HttpResponse:
     return _detail(request, organization, "customers/organization_detail.html")
 
 
+# --- Sections of the 360° view: each a partial of the page, loaded on its own ----------
+# Each costs the record's query plus one per list it shows, at any size of the customer.
+
+
+def _custom_fields(request, record) -> dict:
+    entity = customfields.entity_of(type(record))
+    return {"custom_values": customfields.display_values(entity, record.custom)}
+
+
+def _equipment(request, record) -> dict:
+    kind = "organization" if isinstance(record, Organization) else "person"
+    return {"equipment": list(queries.equipment_of(**{kind: record}))}
+
+
+def _person_buying_center(request, person) -> dict:
+    return {"contact_roles": list(queries.person_contact_roles(user=request.user, person=person))}
+
+
+def _organization_buying_center(request, organization) -> dict:
+    roles = list(queries.organization_contact_roles(user=request.user, organization=organization))
+    return {"contact_roles": roles, "drawing": buying_center.drawing(roles)}
+
+
+def _organization_hierarchy(request, organization) -> dict:
+    visible = Organization.objects.visible_to(request.user)
+    parent = visible.filter(pk=organization.parent_id).first() if organization.parent_id else None
+    subsidiaries = list(
+        queries.organization_subsidiaries(user=request.user, organization=organization)
+    )
+    return {"parent": parent, "subsidiaries": subsidiaries}
+
+
+PERSON_SECTIONS = {
+    "buying_center": _person_buying_center,
+    "equipment": _equipment,
+    "custom_fields": _custom_fields,
+}
+ORGANIZATION_SECTIONS = {
+    "buying_center": _organization_buying_center,
+    "hierarchy": _organization_hierarchy,
+    "equipment": _equipment,
+    "custom_fields": _custom_fields,
+}
+
+
+def _section(request, record, sections, section, template):
+    if section not in sections:
+        raise Http404
+    context = {
+        "record": record,
+        "can_edit": user_can(request.user, Capability.CUSTOMERS_EDIT),
+        **sections[section](request, record),
+    }
+    response = render(request, f"{template}#{section}", context)
+    patch_vary_headers(response, ("HX-Request",))
+    return response
+
+
+@login_required
+def person_section(request: HttpRequest, uuid: str, section: str) -> HttpResponse:
+    _require(request, Capability.CUSTOMERS_VIEW)
+    person = queries.person_get(user=request.user, uuid=uuid)
+    return _section(request, person, PERSON_SECTIONS, section, "customers/person_detail.html")
+
+
+@login_required
+def organization_section(request: HttpRequest, uuid: str, section: str) -> HttpResponse:
+    _require(request, Capability.CUSTOMERS_VIEW)
+    organization = queries.organization_get(user=request.user, uuid=uuid)
+    return _section(
+        request,
+        organization,
+        ORGANIZATION_SECTIONS,
+        section,
+        "customers/organization_detail.html",
+    )
+
+
+def _display(record, name: str):
+    field = record._meta.get_field(name)
+    if field.many_to_many:
+        return ", ".join(str(t) for t in getattr(record, name).all())
+    display = getattr(record, f"get_{name}_display", None)
+    return display() if display else getattr(record, name)
+
+
 def _their_values(form, current) -> list[tuple[str, object]]:
-    """The other person's saved values, field by field, to show beside the form."""
-    values = []
-    for name in form._meta.fields:
-        field = current._meta.get_field(name)
-        display = getattr(current, f"get_{name}_display", None)
-        value = display() if display else getattr(current, name)
-        values.append((field.verbose_name, value))
-    return values
+    """The other person's saved values, field by field, to show beside the form —
+    only the fields the form shows (psychographic data stays hidden)."""
+    return [
+        (
+            current._meta.get_field(name).verbose_name,
+            contact_data.phone_display(getattr(current, name))
+            if name in form.phone_fields
+            else _display(current, name),
+        )
+        for name in form.model_field_names
+    ]
 
 
-def _edit(request, *, form_class, record, create, update, form_kwargs=None):
+def _edit(request, *, form_class, record, create, update):
     _require(request, Capability.CUSTOMERS_EDIT)
-    form_kwargs = form_kwargs or {}
     initial = {"version": record.version} if record else {}
-    form = form_class(request.POST or None, instance=record, initial=initial, **form_kwargs)
+    form = form_class(request.POST or None, instance=record, initial=initial, user=request.user)
     conflict = None
-    if request.method == "POST" and form.is_valid():
-        data = {name: form.cleaned_data[name] for name in form._meta.fields}
+    found = duplicate_views.found_on_create(request, form, record)  # "create anyway?"
+    if request.method == "POST" and not found and form.is_valid():
+        data = form.service_data()
         try:
             if record is None:
                 saved = create(actor=request.user, data=data)
@@ -123,11 +175,13 @@ def _edit(request, *, form_class, record, create, update, form_kwargs=None):
             form.data["version"] = exc.current.version
             form.add_error(None, str(exc))
         except ValidationError as exc:
-            form.add_error(None, exc)
+            form.add_service_errors(exc)
+        except PermissionDenied as exc:
+            form.add_error(None, str(exc) or _("Your role does not allow this."))
     return render(
         request,
         "customers/record_form.html",
-        {"form": form, "record": record, "conflict": conflict},
+        {"form": form, "record": record, "conflict": conflict, "duplicates": found},
         status=409 if conflict else (422 if request.method == "POST" else 200),
     )
 
@@ -142,7 +196,6 @@ def person_edit(request: HttpRequest, uuid: str | None = None) -> HttpResponse:
         record=person,
         create=services.person_create,
         update=lambda r, **kw: services.person_update(person=r, **kw),
-        form_kwargs={"user": request.user},
     )
 
 

@@ -1,0 +1,253 @@
+"""vCard export (4.0 and 3.0) and import of .vcf files with several cards: escaping,
+folding, what is created or skipped, and all or nothing per file."""
+
+import datetime
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
+
+from kontor.customers import services, vcard
+from kontor.customers.models import Person
+from tests.core.test_api import reader, writer
+from tests.customers.factories import OrganizationFactory, PersonFactory, owned_by
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def anna(owner):
+    org = owned_by(OrganizationFactory, owner, name="Muster; Söhne, GmbH")
+    return services.person_create(
+        actor=owner,
+        data={
+            "salutation": "ms",
+            "title": "Dr.",
+            "first_name": "Anna",
+            "last_name": "Müller",
+            "organization": org,
+            "job_title": "Leiterin Einkauf",
+            "email": "anna.mueller@example.de",
+            "phone": "0221 1234567",
+            "mobile": "0171 1234567",
+            "street": "Hauptstraße 5",
+            "postal_code": "50667",
+            "city": "Köln",
+            "birth_date": datetime.date(1980, 1, 31),
+            "gender": "female",
+        },
+    )
+
+
+def unfolded(text: str) -> list[str]:
+    return text.replace("\r\n ", "").split("\r\n")
+
+
+def test_vcard_4(anna):
+    lines = unfolded(vcard.person_to_vcard(anna))
+    assert lines[:-3] == [
+        "BEGIN:VCARD",
+        "VERSION:4.0",
+        "FN:Dr. Anna Müller",
+        "N:Müller;Anna;;Frau Dr.;",
+        "ORG:Muster\\; Söhne\\, GmbH",
+        "TITLE:Leiterin Einkauf",
+        "EMAIL;TYPE=work;PREF=1:anna.mueller@example.de",
+        "TEL;VALUE=uri;TYPE=voice:tel:+492211234567",
+        "TEL;VALUE=uri;TYPE=cell:tel:+491711234567",
+        "ADR;TYPE=work:;;Hauptstraße 5;Köln;;50667;DE",
+        "BDAY:19800131",
+        "GENDER:F",
+        "LANG:de",
+        f"UID:urn:uuid:{anna.uuid}",
+    ]
+    rev = anna.updated_at.astimezone(datetime.UTC).strftime("%Y%m%dT%H%M%SZ")
+    assert lines[-3:] == [f"REV:{rev}", "END:VCARD", ""]
+
+
+def test_vcard_3(anna):
+    lines = unfolded(vcard.person_to_vcard(anna, version="3.0"))
+    assert "VERSION:3.0" in lines
+    assert "TEL;TYPE=VOICE:+492211234567" in lines
+    assert "EMAIL;TYPE=INTERNET,WORK,PREF:anna.mueller@example.de" in lines
+    assert "BDAY:1980-01-31" in lines
+    assert not [line for line in lines if line.startswith(("GENDER", "LANG"))]
+
+
+def test_long_lines_are_folded_at_75_octets_without_splitting_characters():
+    line = "NOTE:" + "ä" * 100
+    folded = vcard.fold(line)
+    parts = folded.split("\r\n")
+    assert all(len(p.encode()) <= 75 for p in parts)
+    assert all(p.startswith(" ") for p in parts[1:])
+    assert folded.replace("\r\n ", "") == line
+
+
+def test_escaping_round_trips():
+    text = "a,b;c\\d\nzweite Zeile"
+    assert vcard.escape(text) == "a\\,b\\;c\\\\d\\nzweite Zeile"
+    assert vcard.unescape(vcard.escape(text)) == text
+
+
+def test_export_view_and_api(client, owner, anna, outsider):
+    client.force_login(owner)
+    response = client.get(reverse("customers:person_vcard", args=[anna.uuid]))
+    assert response["Content-Type"] == "text/vcard; charset=utf-8"
+    assert response["Content-Disposition"] == 'attachment; filename="dr-anna-muller.vcf"'
+    assert "VERSION:4.0" in response.content.decode()
+    v3 = client.get(reverse("customers:person_vcard", args=[anna.uuid]), {"version": "3"})
+    assert "VERSION:3.0" in v3.content.decode()
+    api = client.get(f"/api/v1/persons/{anna.uuid}/vcard?version=3", **reader(owner))
+    assert (api.status_code, "VERSION:3.0" in api.content.decode()) == (200, True)
+    assert client.get(f"/api/v1/persons/{anna.uuid}/vcard", **reader(outsider)).status_code == 404
+
+
+def test_export_then_import_gives_the_same_person(owner, anna, admin):
+    text = vcard.person_to_vcard(anna).encode()
+    anna.email = "other@example.de"  # so the import does not skip it as existing
+    Person.objects.filter(pk=anna.pk).update(email="other@example.de")
+    result = vcard.person_import_vcards(actor=owner, content=text)
+    copy = result.created[0]
+    fields = (
+        "salutation",
+        "title",
+        "first_name",
+        "last_name",
+        "organization_id",
+        "job_title",
+        "email",
+        "phone",
+        "mobile",
+        "street",
+        "postal_code",
+        "city",
+        "country",
+        "birth_date",
+        "gender",
+    )
+    assert [getattr(copy, f) for f in fields] == [
+        "ms",
+        "Dr.",
+        "Anna",
+        "Müller",
+        anna.organization_id,
+        "Leiterin Einkauf",
+        "anna.mueller@example.de",
+        "+492211234567",
+        "+491711234567",
+        "Hauptstraße 5",
+        "50667",
+        "Köln",
+        "DE",
+        datetime.date(1980, 1, 31),
+        "female",
+    ]
+
+
+THREE_CARDS = (
+    "BEGIN:VCARD\r\nVERSION:3.0\r\nN:Albers;Anna;;Frau;\r\nFN:Anna Albers\r\n"
+    "EMAIL;TYPE=INTERNET:anna@example.de\r\nTEL;TYPE=CELL:0171 1234567\r\n"
+    "NOTE:eine sehr lange Notiz\r\n  die gefaltet ist\r\nEND:VCARD\r\n"
+    "BEGIN:VCARD\r\nVERSION:4.0\r\nFN:Ben Bauer\r\nitem1.EMAIL:ben@example.de\r\n"
+    'ADR;TYPE="home,work":;;Ring 1;Wien;;1010;Österreich\r\nEND:VCARD\r\n'
+    "BEGIN:VCARD\r\nVERSION:4.0\r\nORG:Nur Firma\r\nEND:VCARD\r\n"
+)
+
+
+def test_import_creates_persons_and_reports_skipped_cards(owner, team):
+    result = vcard.person_import_vcards(actor=owner, content=THREE_CARDS.encode())
+    assert [
+        (p.salutation, p.first_name, p.last_name, p.email, p.mobile, p.city, p.country, p.owner)
+        for p in result.created
+    ] == [
+        ("ms", "Anna", "Albers", "anna@example.de", "+491711234567", "", "DE", owner),
+        ("", "Ben", "Bauer", "ben@example.de", "", "Wien", "AT", owner),
+    ]
+    assert result.skipped == ["Card 3: no name."]
+    assert Person.objects.count() == 2
+
+
+def test_import_skips_cards_of_existing_persons(owner):
+    owned_by(PersonFactory, owner, email="anna@example.de")
+    result = vcard.person_import_vcards(actor=owner, content=THREE_CARDS.encode())
+    assert [p.last_name for p in result.created] == ["Bauer"]
+    assert result.skipped == [
+        "Card 1 (Anna Albers): a person with anna@example.de exists already.",
+        "Card 3: no name.",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"", "The file contains no vCard."),
+        (b"\xff\xfe\x00garbage", "The file is not UTF-8 encoded text."),
+        (b"BEGIN:VCARD\r\nFN:A B\r\n", "The last card has no END:VCARD."),
+        (b"FN:A B\r\n", "Line 1 is outside of a card (BEGIN:VCARD \u2026 END:VCARD)."),
+        (b"BEGIN:VCARD\r\nno colon here\r\nEND:VCARD\r\n", "Line 2 is not a vCard line."),
+        (
+            b"BEGIN:VCARD\r\nBEGIN:VCARD\r\nEND:VCARD\r\n",
+            "Line 2: a card begins inside another.",
+        ),
+    ],
+)
+def test_malformed_file_is_refused_with_a_clear_message(owner, content, message):
+    with pytest.raises(vcard.VCardError) as exc:
+        vcard.person_import_vcards(actor=owner, content=content)
+    assert exc.value.messages == [message]
+    assert not Person.objects.exists()
+
+
+def test_an_invalid_card_imports_nothing(owner):
+    content = THREE_CARDS + "BEGIN:VCARD\r\nFN:Carl Clever\r\nTEL:12\r\nEND:VCARD\r\n"
+    with pytest.raises(vcard.VCardError) as exc:
+        vcard.person_import_vcards(actor=owner, content=content.encode())
+    assert exc.value.messages == [
+        "Card 4 (Carl Clever): phone: Enter a valid phone number, e.g. 0221 123456 or "
+        "+49 221 123456."
+    ]
+    assert not Person.objects.exists()
+
+
+def test_import_page(as_user, owner):
+    client = as_user(owner)
+    url = reverse("customers:person_import_vcard")
+    assert client.get(url).status_code == 200
+    upload = SimpleUploadedFile("contacts.vcf", THREE_CARDS.encode(), "text/vcard")
+    response = client.post(url, {"file": upload})
+    assert response.status_code == 200
+    assert "Card 3: no name." in response.text
+    assert Person.objects.count() == 2
+    bad = SimpleUploadedFile("bad.vcf", b"FN:A B\r\n", "text/vcard")
+    response = client.post(url, {"file": bad})
+    assert response.status_code == 422
+    assert response.context["form"].errors == {
+        "file": ["Line 1 is outside of a card (BEGIN:VCARD \u2026 END:VCARD)."]
+    }
+    assert Person.objects.count() == 2
+
+
+def test_import_needs_the_edit_capability(as_user, readonly, client):
+    url = reverse("customers:person_import_vcard")
+    upload = SimpleUploadedFile("contacts.vcf", THREE_CARDS.encode(), "text/vcard")
+    assert as_user(readonly).post(url, {"file": upload}).status_code == 403
+    upload = SimpleUploadedFile("contacts.vcf", THREE_CARDS.encode(), "text/vcard")
+    response = client.post("/api/v1/persons/import-vcard", {"file": upload}, **writer(readonly))
+    assert response.status_code == 403
+    assert not Person.objects.exists()
+
+
+def test_api_import(client, owner):
+    upload = SimpleUploadedFile("contacts.vcf", THREE_CARDS.encode(), "text/vcard")
+    response = client.post("/api/v1/persons/import-vcard", {"file": upload}, **writer(owner))
+    assert response.status_code == 200
+    body = response.json()
+    assert [p["last_name"] for p in body["created"]] == ["Albers", "Bauer"]
+    assert body["skipped"] == ["Card 3: no name."]
+    bad = SimpleUploadedFile("bad.vcf", b"BEGIN:VCARD\r\nFN:A B\r\n", "text/vcard")
+    response = client.post("/api/v1/persons/import-vcard", {"file": bad}, **writer(owner))
+    assert response.status_code == 422
+    assert response.json()["errors"] == [
+        {"field": "file", "message": "The last card has no END:VCARD."}
+    ]
+    assert Person.objects.count() == 2
