@@ -305,3 +305,20 @@ def test_list_pages_cost_the_same_queries_at_any_size(
     assert len(names(response)) == rows + (1 if url == ORGANIZATIONS else 0)
     with django_assert_num_queries(8):  # the htmx table: no forms around it
         client.get(url, query, **HTMX)
+
+
+@pytest.mark.parametrize("rows", [5, 30])
+def test_custom_field_columns_cost_no_query_per_row(
+    client, owner, rows, django_assert_num_queries
+):
+    CustomField.objects.create(
+        entity="customers.person", key="segment", label="Segment", field_type="text"
+    )
+    for i in range(rows):
+        owned_by(PersonFactory, owner, custom={"segment": f"S{i}"})
+    client.force_login(owner)
+    query = {"cols": "name,cf.segment"}
+    client.get(PERSONS, query, **HTMX)
+    with django_assert_num_queries(7):  # the same at any size
+        response = client.get(PERSONS, query, **HTMX)
+    assert response.text.count("<td>S") == rows

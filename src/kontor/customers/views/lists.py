@@ -69,18 +69,12 @@ def _cells(lq: listing.ListQuery, record) -> list:
             cells.append(None)
         elif column.custom is not None:
             if custom is None:
-                custom = dict(
-                    zip(
-                        [f.key for f in lq.custom_fields],
-                        [
-                            text
-                            for _label, text in customfields.display_values(
-                                lq.entity.key, record.custom
-                            )
-                        ],
-                        strict=False,
-                    )
+                texts = customfields.display_values(
+                    lq.entity.key, record.custom, fields=lq.custom_fields
                 )
+                custom = {
+                    f.key: text for f, (_label, text) in zip(lq.custom_fields, texts, strict=True)
+                }
             cells.append(custom.get(column.custom.key, ""))
         elif column.key == "tags":
             cells.append(", ".join(t.name for t in record.tags.all()))
