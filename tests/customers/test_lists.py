@@ -308,9 +308,7 @@ def test_list_pages_cost_the_same_queries_at_any_size(
 
 
 @pytest.mark.parametrize("rows", [5, 30])
-def test_custom_field_columns_cost_no_query_per_row(
-    client, owner, rows, django_assert_num_queries
-):
+def test_custom_field_columns_cost_no_query_per_row(client, owner, rows, django_assert_num_queries):
     CustomField.objects.create(
         entity="customers.person", key="segment", label="Segment", field_type="text"
     )

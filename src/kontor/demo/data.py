@@ -5,16 +5,16 @@ Sizes: small (~1,000 persons) for `make run`, medium (100k) and large (1M person
 own entities.
 
 Faker is slow (tens of microseconds a value), so it only fills *pools* of names,
-streets, cities, phone numbers and so on once; the rows combine pool entries at
-random, column by column, with a ``random.Random`` seeded from ``--seed`` so the same
-seed gives the same data (apart from the uuids, which are random so that loading twice
-does not collide). The rows bypass model instances: on PostgreSQL (psycopg 3) they go
-in with ``COPY``, elsewhere with ``executemany`` in batches. Every value is prepared
-for the database once, when its pool is made, not once per row. Columns the generators
-do not name (fields added by later features) get their model default in every row.
-Big loads (REBUILD_INDEXES_FROM) drop the table's plain indexes, and on PostgreSQL its
-foreign keys, and make them again afterwards, in the same transaction: the tables are
-locked meanwhile, which is fine for demo data.
+streets, cities and so on once (phone numbers come from demo.customers); the rows
+combine pool entries at random, column by column, with a ``random.Random`` seeded from
+``--seed`` so the same seed gives the same data (apart from the uuids, which are random
+so that loading twice does not collide). The rows bypass model instances: on PostgreSQL
+(psycopg 3) they go in with ``COPY``, elsewhere with ``executemany`` in batches. Every
+value is prepared for the database once, when its pool is made, not once per row.
+Columns the generators do not name (fields added by later features) get their model
+default in every row. Big loads (REBUILD_INDEXES_FROM) drop the table's plain indexes,
+and on PostgreSQL its foreign keys, and make them again afterwards, in the same
+transaction: the tables are locked meanwhile, which is fine for demo data.
 
 The rows bypass the services, so what a service derives when it saves a record (see
 customers.services) is not made here unless a generator fills it: a feature that adds
@@ -36,9 +36,18 @@ from django.core.exceptions import ImproperlyConfigured
 from django.db import connection, models, transaction
 from faker import Faker
 
+from kontor.core import search
 from kontor.core.models import Role, Team, User
 from kontor.core.permissions import RoleCode
-from kontor.customers.models import CustomerKind, LifecycleStatus, Organization, Person, Salutation
+from kontor.customers.models import (
+    CustomerKind,
+    Gender,
+    LifecycleStatus,
+    Organization,
+    Person,
+    Salutation,
+)
+from kontor.demo import customers
 
 DEMO_PASSWORD = "kontor-demo"  # noqa: S105 - printed on purpose, demo data only
 SIZES = {"small": 1_000, "medium": 100_000, "large": 1_000_000}
@@ -185,16 +194,27 @@ def load_demo(
         pools = Pools(seed, size=min(3_000, max(200, n_persons)))
         rnd = random.Random(seed)
         writer = RowWriter(progress)
+        orgs_before, persons_before = _max_id(Organization), _max_id(Person)
         org_ids, org_domains = _organizations(writer, pools, rnd, n_orgs, owner_team)
         _persons(writer, pools, rnd, n_persons, org_ids, org_domains, owner_team)
         _analyze([Organization, Person])
         progress(f"  statistics updated after {time.monotonic() - started:.1f} s")
+        extra = customers.customers_finish(
+            writer=writer,
+            seed=seed,
+            organizations_after=orgs_before,
+            persons_after=persons_before,
+            author=users[0],
+            progress=progress,
+        )
+    search.rebuild(progress=progress)
     progress(f"  done in {time.monotonic() - started:.1f} s")
     return {
         "users": len(users),
         "teams": len(teams),
         "organizations": n_orgs,
         "persons": n_persons,
+        **extra,
     }
 
 
@@ -222,11 +242,15 @@ class Pools:
         self.streets = _unique(fake.street_name for _ in range(size))
         self.cities = _unique(fake.city for _ in range(size))
         self.postcodes = [fake.postcode() for _ in range(size)]
-        self.phones = [fake.phone_number() for _ in range(size)]
+        self.phones = customers.phone_pool(random.Random(seed), size, customers.LANDLINE_PREFIXES)
+        self.mobiles = customers.phone_pool(random.Random(~seed), size, customers.MOBILE_PREFIXES)
         self.free_mail = _unique(fake.free_email_domain for _ in range(200))
         self.domain_words = sorted({ascii_slug(fake.domain_word()) for _ in range(size)} - {""})
-        self.slug = {name: ascii_slug(name) for name in {*self.female, *self.male, *self.last}}
-        self.slug.update({name: ascii_slug(name) for name in COMMON_LAST_NAMES})
+        # Stripped: "Hans-H." must not make "hans-h..adler@…", an invalid address.
+        self.slug = {
+            name: ascii_slug(name).strip(".-")
+            for name in {*self.female, *self.male, *self.last, *COMMON_LAST_NAMES}
+        }
         now = datetime.now(UTC).replace(microsecond=0)
         rnd = random.Random(seed)
         # Created over the last five years, last changed some time after.
@@ -295,8 +319,13 @@ def _organizations(writer, pools, rnd, count, owner_team) -> tuple[list[int], li
         "website",
         "phone",
         "email",
+        "vat_id",
+        "employees",
+        "revenue_band",
+        *customers.ORGANIZATION_KEY_FIELDS,
     ]
     prep = writer.preparer(Organization)
+    keys = customers.MatchKeys()
     owner_team = [(prep("owner", o), prep("team", t)) for o, t in owner_team]
     stamps = [(prep("created_at", c), prep("updated_at", u)) for c, u in pools.stamps]
     version = prep("version", 1)
@@ -332,6 +361,9 @@ def _organizations(writer, pools, rnd, count, owner_team) -> tuple[list[int], li
                 name = f"{last} {forms[i]}"
             domain = f"{pools.slug[last]}-{domain_words[i]}.de"
             domains.append(domain)
+            business = kinds[i] == CustomerKind.BUSINESS
+            vat_id = f"DE{rnd.randrange(10**8, 10**9)}" if business and rnd.random() < 0.7 else ""
+            website, email = f"https://www.{domain}", f"info@{domain}"
             yield (
                 uuids[i],
                 *owners[i],
@@ -345,9 +377,20 @@ def _organizations(writer, pools, rnd, count, owner_team) -> tuple[list[int], li
                 postcodes[i],
                 cities[i],
                 "DE",
-                f"https://www.{domain}",
+                website,
                 phones[i],
-                f"info@{domain}",
+                email,
+                vat_id,
+                prep("employees", int(rnd.paretovariate(1.2) * 5) if business else None),
+                rnd.choice(customers.REVENUE_BANDS) if business else "",
+                *keys.organization(
+                    name=name,
+                    city=cities[i],
+                    email=email,
+                    phone=phones[i],
+                    website=website,
+                    vat_id=vat_id,
+                ),
             )
 
     before = _max_id(Organization)
@@ -378,8 +421,18 @@ def _persons(writer, pools, rnd, count, org_ids, org_domains, owner_team) -> Non
         "phone",
         "city",
         "birth_date",
+        "department",
+        "mobile",
+        "street",
+        "postal_code",
+        "gender",
+        "custom",
+        *customers.PERSON_KEY_FIELDS,
     ]
     prep = writer.preparer(Person)
+    keys = customers.MatchKeys()
+    departments = customers.DEPARTMENT_OF
+    custom_values = [prep("custom", values) for values in customers.PERSON_CUSTOM_VALUES]
     owner_team = [(prep("owner", o), prep("team", t)) for o, t in owner_team]
     stamps = [(prep("created_at", c), prep("updated_at", u)) for c, u in pools.stamps]
     version = prep("version", 1)
@@ -400,6 +453,10 @@ def _persons(writer, pools, rnd, count, org_ids, org_domains, owner_team) -> Non
         phones = rnd.choices(pools.phones, k=k)
         cities = rnd.choices(pools.cities, k=k)
         births = rnd.choices(birth_dates, k=k)
+        mobiles = rnd.choices(pools.mobiles, k=k)
+        customs = rnd.choices(custom_values, k=k)
+        streets = rnd.choices(pools.streets, k=k)
+        postcodes = rnd.choices(pools.postcodes, k=k)
         stamp = rnd.choices(stamps, k=k)
         owners = rnd.choices(owner_team, k=k)
         uuids = _uuids(k)
@@ -412,6 +469,7 @@ def _persons(writer, pools, rnd, count, org_ids, org_domains, owner_team) -> Non
                 org, job, domain = no_org, "", free_mail[i]
             else:
                 (org, domain), job = employers[i], jobs[i]
+            email = f"{slug[first]}.{slug[last]}@{domain}"
             yield (
                 uuids[i],
                 *owners[i],
@@ -423,10 +481,17 @@ def _persons(writer, pools, rnd, count, org_ids, org_domains, owner_team) -> Non
                 last,
                 org,
                 job,
-                f"{slug[first]}.{slug[last]}@{domain}",
+                email,
                 phones[i],
                 cities[i],
                 births[i] if rand() < 0.4 else no_birth_date,
+                departments.get(job, ""),
+                mobiles[i] if rand() < customers.MOBILE_SHARE else "",
+                f"{streets[i]} {rnd.randint(1, 120)}",
+                postcodes[i],
+                Gender.FEMALE.value if female else Gender.MALE.value,
+                customs[i],
+                *keys.person(last_name=last, city=cities[i], email=email, phone=phones[i]),
             )
 
     writer.insert(Person, fields, rows, count, "persons")

@@ -3,44 +3,19 @@ from the primary key, as organization_create assigns them — one set-based UPDA
 And a contact role for each person's primary organization, as the services keep one."""
 
 from django.db import migrations
-from django.db.models import CharField, F, Value
-from django.db.models.functions import Cast, Concat, Greatest, Length, LPad
+
+from kontor.customers.backfill import contact_roles_link_primary, customer_numbers_assign
 
 
 def assign(apps, schema_editor):
-    Organization = apps.get_model("customers", "Organization")
-    digits = Cast("id", output_field=CharField())
-    # LPAD cuts longer strings: at least seven digits, more when the id has more.
-    Organization.objects.filter(customer_number="").update(
-        customer_number=Concat(
-            Value("K-"), LPad(digits, Greatest(Value(7), Length(digits)), Value("0"))
-        )
-    )
+    customer_numbers_assign(apps.get_model("customers", "Organization").objects.all())
 
 
 def link_primary_organizations(apps, schema_editor):
-    Person = apps.get_model("customers", "Person")
-    ContactRole = apps.get_model("customers", "ContactRole")
-    missing = (
-        Person.objects.filter(organization__isnull=False)
-        .exclude(contact_roles__organization_id=F("organization_id"))
-        .values_list("pk", "organization_id", "job_title", "department")
+    contact_roles_link_primary(
+        person_model=apps.get_model("customers", "Person"),
+        contact_role_model=apps.get_model("customers", "ContactRole"),
     )
-    batch = []
-    for person_id, organization_id, job_title, department in missing.iterator(chunk_size=2000):
-        batch.append(
-            ContactRole(
-                person_id=person_id,
-                organization_id=organization_id,
-                job_title=job_title,
-                department=department,
-                buying_roles=[],
-            )
-        )
-        if len(batch) >= 2000:
-            ContactRole.objects.bulk_create(batch, ignore_conflicts=True)
-            batch = []
-    ContactRole.objects.bulk_create(batch, ignore_conflicts=True)
 
 
 class Migration(migrations.Migration):

@@ -1,6 +1,8 @@
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from .belongs import one_customer_constraint
+
 
 class Equipment(models.Model):
     """A product installed at a customer (an organization or a consumer)."""
@@ -30,13 +32,7 @@ class Equipment(models.Model):
 
     class Meta:
         ordering = ["product", "id"]
-        constraints = [
-            models.CheckConstraint(
-                condition=models.Q(organization__isnull=False, person__isnull=True)
-                | models.Q(organization__isnull=True, person__isnull=False),
-                name="equipment_one_customer",
-            )
-        ]
+        constraints = [one_customer_constraint("equipment_one_customer")]
         verbose_name = _("equipment")
         verbose_name_plural = _("equipment")
 

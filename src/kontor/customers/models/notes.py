@@ -2,6 +2,8 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from .belongs import one_customer_constraint
+
 NOTE_MAX_LENGTH = 100_000
 
 
@@ -29,13 +31,7 @@ class Note(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
-        constraints = [
-            models.CheckConstraint(
-                condition=models.Q(organization__isnull=False, person__isnull=True)
-                | models.Q(organization__isnull=True, person__isnull=False),
-                name="note_one_customer",
-            )
-        ]
+        constraints = [one_customer_constraint("note_one_customer")]
         verbose_name = _("note")
         verbose_name_plural = _("notes")
 
