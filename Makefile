@@ -19,8 +19,8 @@ install: $(STAMP)
 run: export HTTPS ?= false
 run: $(STAMP)
 	$(BIN)/kontor migrate --no-input
-	@test -f var/.demo-loaded || ($(BIN)/kontor demo --size small && touch var/.demo-loaded)
-	@$(BIN)/kontor demo --logins
+	@if [ -f var/.demo-loaded ]; then $(BIN)/kontor demo --logins; \
+	else $(BIN)/kontor demo --size small && touch var/.demo-loaded; fi
 	@echo "Kontor runs at http://127.0.0.1:8000  (Ctrl-C stops the server and the worker)"
 	$(BIN)/kontor serve --with-worker
 
