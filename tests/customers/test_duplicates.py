@@ -366,10 +366,14 @@ def test_scan_progress_is_polled_while_it_runs(client, owner):
     assert f'hx-get="{progress_url}"' in response.content.decode()
     assert 'hx-trigger="every 2s"' in response.content.decode()
     DuplicateScan.objects.update(status=ScanStatus.RUNNING, done=50, total=200)
-    page = client.get(progress_url).content.decode()
-    assert "50 of 200" in page and 'value="25"' in page
+    running = client.get(progress_url)
+    assert "50 of 200" in running.text and 'value="25"' in running.text
+    assert "HX-Refresh" not in running
     DuplicateScan.objects.update(status=ScanStatus.DONE, done=200)
-    assert "every 2s" not in client.get(progress_url).content.decode()
+    finished = client.get(progress_url)
+    assert "every 2s" not in finished.text
+    # The page reloads once to show the pairs the scan found.
+    assert finished["HX-Refresh"] == "true"
 
 
 def test_readonly_may_not_start_a_scan(client, readonly):

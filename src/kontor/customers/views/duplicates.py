@@ -166,7 +166,12 @@ def duplicate_scan_start(request: HttpRequest) -> HttpResponse:
 def duplicate_scan_progress(request: HttpRequest, pk: int) -> HttpResponse:
     _require(request, Capability.CUSTOMERS_VIEW)
     scan = get_object_or_404(DuplicateScan, pk=pk)
-    return render(request, "customers/duplicates/duplicate_list.html#progress", {"scan": scan})
+    response = render(request, "customers/duplicates/duplicate_list.html#progress", {"scan": scan})
+    if not scan.is_running:
+        # The scan has just ended: reload the page once so the new pairs show. The
+        # reloaded page does not poll a finished scan, so this cannot loop.
+        response["HX-Refresh"] = "true"
+    return response
 
 
 # --- Merging -------------------------------------------------------------------------------
