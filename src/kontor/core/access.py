@@ -39,11 +39,14 @@ def team_ids(user) -> list[int]:
     return cached
 
 
-def get_object_for_user(model: type[Model], user, **lookup) -> Model:
+def get_object_for_user(
+    model: type[Model], user, *, related: tuple[str, ...] = (), **lookup
+) -> Model:
     """The record matching ``lookup`` if ``user`` may see it; 404 otherwise, so that
-    a record one may not see is indistinguishable from one that does not exist."""
+    a record one may not see is indistinguishable from one that does not exist.
+    ``related`` names foreign keys to load in the same query."""
     try:
-        return model.objects.visible_to(user).get(**lookup)
+        return model.objects.visible_to(user).select_related(*related).get(**lookup)
     except (model.DoesNotExist, ValueError, TypeError, ValidationError) as exc:
         # A malformed id (e.g. not a UUID) is simply "not found".
         raise Http404 from exc

@@ -1,10 +1,10 @@
 """Reads on customers shared by the views and the API. Each loads what its callers
 show (select_related), so a page costs the same number of queries at any size."""
 
-from django.core.exceptions import ValidationError
 from django.db.models import Q, QuerySet
 from django.http import Http404
 
+from kontor.core.access import get_object_for_user
 from kontor.customers.models import ContactRole, Equipment, Organization, Person
 
 
@@ -29,14 +29,7 @@ def person_list(*, user, q: str = "") -> QuerySet[Person]:
 def person_get(*, user, uuid) -> Person:
     """One person ``user`` may see, with what the detail page and the API show;
     404 for a person one may not see, as for one that does not exist."""
-    try:
-        return (
-            Person.objects.visible_to(user)
-            .select_related("organization", "owner", "team")
-            .get(uuid=uuid)
-        )
-    except (Person.DoesNotExist, ValueError, ValidationError) as exc:
-        raise Http404 from exc
+    return get_object_for_user(Person, user, related=("organization", "owner", "team"), uuid=uuid)
 
 
 def organization_list(*, user, q: str = "") -> QuerySet[Organization]:
@@ -49,10 +42,15 @@ def organization_list(*, user, q: str = "") -> QuerySet[Organization]:
 
 def organization_get(*, user, uuid) -> Organization:
     """One organization ``user`` may see; 404 otherwise (see person_get)."""
-    try:
-        return Organization.objects.visible_to(user).select_related("owner", "team").get(uuid=uuid)
-    except (Organization.DoesNotExist, ValueError, ValidationError) as exc:
-        raise Http404 from exc
+    return get_object_for_user(Organization, user, related=("owner", "team"), uuid=uuid)
+
+
+def customer_get(*, user, kind: str, uuid) -> Person | Organization:
+    """A person (``kind="person"``) or an organization the user may see; 404 otherwise.
+    For pages that hang off either kind of customer (buying center, equipment)."""
+    if kind == "person":
+        return person_get(user=user, uuid=uuid)
+    return organization_get(user=user, uuid=uuid)
 
 
 # --- The 360° view: one query per section, whatever the customer's size -------------------

@@ -20,15 +20,9 @@ def _require_edit(request: HttpRequest) -> None:
         raise PermissionDenied
 
 
-def _record(request, side: str, uuid):
-    if side == "person":
-        return queries.person_get(user=request.user, uuid=uuid)
-    return queries.organization_get(user=request.user, uuid=uuid)
-
-
 def _edit(request: HttpRequest, *, side: str, uuid, pk: int | None) -> HttpResponse:
     """``side`` is the page the user comes from; the form chooses the other side."""
-    record = _record(request, side, uuid)
+    record = queries.customer_get(user=request.user, kind=side, uuid=uuid)
     _require_edit(request)
     link = queries.contact_role_get(user=request.user, pk=pk, **{side: record}) if pk else None
     choose = "organization" if side == "person" else "person"
@@ -60,7 +54,7 @@ def _edit(request: HttpRequest, *, side: str, uuid, pk: int | None) -> HttpRespo
 
 
 def _delete(request: HttpRequest, *, side: str, uuid, pk: int) -> HttpResponse:
-    record = _record(request, side, uuid)
+    record = queries.customer_get(user=request.user, kind=side, uuid=uuid)
     _require_edit(request)
     link = queries.contact_role_get(user=request.user, pk=pk, **{side: record})
     services.contact_role_remove(contact_role=link, actor=request.user)

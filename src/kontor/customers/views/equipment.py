@@ -17,10 +17,7 @@ from kontor.customers.forms import EquipmentForm
 def _customer(request, side: str, uuid):
     if not user_can(request.user, Capability.CUSTOMERS_VIEW):
         raise PermissionDenied
-    if side == "person":
-        record = queries.person_get(user=request.user, uuid=uuid)
-    else:
-        record = queries.organization_get(user=request.user, uuid=uuid)
+    record = queries.customer_get(user=request.user, kind=side, uuid=uuid)
     if not user_can(request.user, Capability.CUSTOMERS_EDIT):
         raise PermissionDenied
     return record
