@@ -75,6 +75,8 @@ api.add_router("/", core_router)
 api.add_router("/", "kontor.core.api.search.router")
 api.add_router("/", "kontor.core.api.customfields.router")
 api.add_router("/", customers_router)
+api.add_router("/", "kontor.activities.api.router")
+api.add_router("/", "kontor.mail.api.router")
 
 
 # pydantic's messages are English; the common ones in the user's language. Where

@@ -64,6 +64,8 @@ CSRF_TRUSTED_ORIGINS = envlist("CSRF_TRUSTED_ORIGINS", "")
 INSTALLED_APPS = [
     "kontor.core",
     "kontor.customers",
+    "kontor.activities",
+    "kontor.mail",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -278,6 +280,23 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
 # --- API ------------------------------------------------------------------------------
 API_RATE_LIMIT_PER_MINUTE = envint("API_RATE_LIMIT_PER_MINUTE", 600)
+
+# --- Attachments and mail in ----------------------------------------------------------
+# Files on activities and filed e-mails live under MEDIA_ROOT and are served only
+# through views that check who may see them (never by the web server directly).
+ATTACHMENT_MAX_MB = envint("ATTACHMENT_MAX_MB", 20)
+# Extensions refused everywhere (executables and scripts), whatever the content type says.
+ATTACHMENT_FORBIDDEN_EXTENSIONS = envlist(
+    "ATTACHMENT_FORBIDDEN_EXTENSIONS",
+    "exe,com,bat,cmd,msi,scr,pif,js,jse,vbs,vbe,wsf,wsh,ps1,jar,app,dll,sh,hta,cpl,lnk,reg",
+)
+# An incoming e-mail larger than this is not filed; it waits in review with a note.
+MAIL_MAX_MB = envint("MAIL_MAX_MB", 40)
+# How often the worker polls IMAP mailboxes and sends reminders (seconds).
+MAIL_POLL_SECONDS = envint("MAIL_POLL_SECONDS", 120)
+REMINDER_SECONDS = envint("REMINDER_SECONDS", 60)
+# The address links in e-mails (reminders, feed URLs) point to.
+SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 
 LOGGING = {
     "version": 1,

@@ -8,6 +8,8 @@ urlpatterns = [
     path("", include("kontor.core.urls")),
     path("accounts/", include(account_urlpatterns)),
     path("customers/", include("kontor.customers.urls")),
+    path("", include("kontor.activities.urls")),
+    path("mail/", include("kontor.mail.urls")),
     path("api/v1/", api.urls),
     path("api/docs", core_views.api_docs, name="api_docs"),
     path("api/<path:rest>", core_views.api_not_found),

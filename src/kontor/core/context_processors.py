@@ -7,8 +7,9 @@ from kontor.core.permissions import Capability
 # The modules in the navigation: (key, label, url name, capability needed or None).
 MODULES = [
     ("customers", _("Customers"), "customers:person_list", Capability.CUSTOMERS_VIEW),
-    ("activities", _("Activities"), "core:module_activities", None),
-    ("calendar", _("Calendar"), "core:module_calendar", None),
+    ("activities", _("My day"), "activities:my_day", None),
+    ("calendar", _("Calendar"), "activities:calendar", None),
+    ("mail", _("E-mail"), "mail:inbox", None),
     ("sales", _("Sales"), "core:module_sales", Capability.SALES_EDIT),
     ("service", _("Service"), "core:module_service", Capability.SERVICE_EDIT),
     ("marketing", _("Marketing"), "core:module_marketing", Capability.MARKETING_EDIT),

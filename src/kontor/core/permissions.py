@@ -20,6 +20,7 @@ class Capability(models.TextChoices):
     SALES_EDIT = "sales.edit", _("Work on opportunities, offers and orders")
     SERVICE_EDIT = "service.edit", _("Work on complaints and requests")
     MARKETING_EDIT = "marketing.edit", _("Run campaigns and segments")
+    MAIL_MANAGE = "mail.manage", _("Manage mailboxes and shared e-mail templates")
     PROCESSES_MANAGE = "processes.manage", _("Define customer processes")
     ANALYTICS_VIEW = "analytics.view", _("See analyses and dashboards")
     AUDIT_VIEW = "audit.view", _("See the audit trail")

@@ -101,7 +101,7 @@ def _create(model, *, actor, data: dict[str, Any], via: str):
     _require_psychographic(model, actor, data)
     data.setdefault("owner", actor)
     if "team" not in data:
-        data["team"] = actor.teams.order_by("id").first()
+        data["team"] = actor.primary_team
     record = model(**data)
     _validate(
         record, fields={f.name for f in model._meta.concrete_fields}, custom=custom, partial=False

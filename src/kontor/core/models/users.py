@@ -78,3 +78,8 @@ class User(AbstractUser):
 
     def __str__(self) -> str:
         return self.get_full_name() or self.username
+
+    @property
+    def primary_team(self):
+        """The team new records of this user belong to: the first one joined."""
+        return self.teams.order_by("id").first()

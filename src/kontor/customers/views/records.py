@@ -7,7 +7,7 @@ from django.utils.cache import patch_vary_headers
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
-from kontor.core import audit, customfields
+from kontor.core import audit, customfields, sections
 from kontor.core.access import user_can
 from kontor.core.permissions import Capability
 from kontor.customers import buying_center, contact_data, queries, services
@@ -32,6 +32,8 @@ def _detail(request, record, template):
             "can_edit": user_can(request.user, Capability.CUSTOMERS_EDIT),
             "can_delete": user_can(request.user, Capability.CUSTOMERS_DELETE),
             "can_see_psychographic": user_can(request.user, Capability.CUSTOMERS_PSYCHOGRAPHIC),
+            "customer_sections": sections.customer_sections(),
+            "registered_sections": sections.customer_section_keys(),
         },
     )
 

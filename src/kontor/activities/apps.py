@@ -1,0 +1,21 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class ActivitiesConfig(AppConfig):
+    name = "kontor.activities"
+    label = "activities"
+    verbose_name = _("Contact history and calendar")
+
+    def ready(self) -> None:
+        from kontor.core.sections import CustomerSection, register_customer_section
+
+        register_customer_section(
+            CustomerSection("contact-history", "activities/includes/customer_history.html", 10)
+        )
+        register_customer_section(
+            CustomerSection("appointments", "activities/includes/customer_appointments.html", 20)
+        )
+        register_customer_section(
+            CustomerSection("tasks", "activities/includes/customer_tasks.html", 30)
+        )
