@@ -51,3 +51,6 @@ def admin(db):
 @pytest.fixture
 def readonly(team):
     return UserFactory(username="readonly", role=role(RoleCode.READ_ONLY), teams=[team])
+
+
+pytest_plugins = ["tests.mailsink"]
