@@ -14,7 +14,7 @@ class _Sink:
         self.messages: list[email.message.EmailMessage] = []
         self.envelopes: list = []
 
-    async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd's name)
+    async def handle_DATA(self, server, session, envelope):
         self.envelopes.append(envelope)
         self.messages.append(
             email.message_from_bytes(envelope.original_content, policy=email.policy.default)
