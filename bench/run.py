@@ -54,16 +54,21 @@ DEMO_PASSWORD = "kontor-demo"  # noqa: S105 - the demo data's printed password
 
 @dataclasses.dataclass(frozen=True)
 class Scenario:
-    """One thing to measure: a GET of ``path`` as the logged-in demo user.
+    """One thing to measure: a request (GET unless ``method`` says otherwise) of
+    ``path`` as the logged-in demo user.
 
-    ``path`` may name fixtures in braces ({person}, {organization}); each request takes
-    the next one in turn. ``auth`` is "session" (browser cookie), "token" (API bearer
-    token) or None (anonymous)."""
+    ``path`` and the string values of ``body`` (sent as JSON) may name fixtures in
+    braces ({person}, {organization}); each request takes the next one in turn. A
+    fixture may be a whole path ({timeline_history}). ``auth`` is "session" (browser
+    cookie), "token" (read-only API bearer token), "token-write" (read-write token) or
+    None (anonymous)."""
 
     name: str
     path: str
     auth: str | None = "session"
     status: int = 200
+    method: str = "GET"
+    body: tuple[tuple[str, str], ...] | None = None  # (key, value) pairs: hashable
 
 
 # Adding a scenario is one line here.
@@ -78,6 +83,29 @@ SCENARIOS = [
     Scenario("global search ?q=Müller", "/search/?q=Müller"),
     Scenario("API search surname typo", "/api/v1/search?q=Meyer", auth="token"),
     Scenario("API search company prefix", "/api/v1/search?q=Schmi", auth="token"),
+    # The demo's timeline customer (Musterkunde GmbH, Erika Mustermann): 10,000 activities.
+    Scenario("timeline 10k first page", "{timeline_history}"),
+    Scenario(
+        "API timeline 10k first page",
+        "/api/v1/activities?person={timeline_person}&limit=25",
+        auth="token",
+    ),
+    Scenario(
+        "API log an activity",
+        "/api/v1/activities",
+        auth="token-write",
+        status=201,
+        method="POST",
+        body=(
+            ("kind", "call"),
+            ("direction", "out"),
+            ("subject", "Benchmark: Nachfassen"),
+            ("text", "Angebot besprochen, Rückruf nächste Woche."),
+            ("person", "{person}"),
+        ),
+    ),
+    Scenario("My day", "/activities/"),
+    Scenario("calendar week", "/calendar/?view=week"),
 ]
 
 # Fixture name -> (API list, web list): the scenarios' {name} takes the uuids of the
@@ -87,6 +115,12 @@ FIXTURES = {
     "person": ("/api/v1/persons?limit=100", "/customers/persons/"),
     "organization": ("/api/v1/organizations?limit=100", "/customers/organizations/"),
 }
+# The customer with the long timeline (kontor.demo.activities) and the URL of its
+# history section, read from its 360° page: fixtures looked up by functions, see
+# special_fixtures().
+TIMELINE_LAST_NAME = "Mustermann"
+TIMELINE_EMAIL = "erika.mustermann@musterkunde.de"
+HISTORY_URL = re.compile(r'hx-get="(/activities/history/[0-9a-f-]{36}/)"')
 
 
 # --- HTTP -----------------------------------------------------------------------------
@@ -197,6 +231,7 @@ def run_scenario(
     port: int,
     session: dict[str, str],
     token: str,
+    write_token: str,
     fixtures: dict[str, list[str]],
     concurrency: int,
     requests: int,
@@ -208,11 +243,23 @@ def run_scenario(
             return Client(port, cookies=session)
         if scenario.auth == "token":
             return Client(port, token=token)
+        if scenario.auth == "token-write":
+            return Client(port, token=write_token)
         return Client(port)
 
-    def path_for(i: int) -> str:
-        values = {name: items[i % len(items)] for name, items in fixtures.items() if items}
-        return scenario.path.format(**values)
+    def values_for(i: int) -> dict[str, str]:
+        return {name: items[i % len(items)] for name, items in fixtures.items() if items}
+
+    def send(client: Client, i: int) -> tuple[int, bytes]:
+        values = values_for(i)
+        path = scenario.path.format(**values)
+        if scenario.body is None:
+            return client.get(path)
+        body = json.dumps({k: v.format(**values) for k, v in scenario.body}).encode()
+        status, _headers, data = client.request(
+            scenario.method, path, body=body, headers={"Content-Type": "application/json"}
+        )
+        return status, data
 
     errors: list[str] = []
     lock = threading.Lock()
@@ -227,7 +274,7 @@ def run_scenario(
 
     client = make_client()
     for i in range(warmup):
-        check(*client.get(path_for(i)))
+        check(*send(client, i))
     client.close()
     errors.clear()
 
@@ -241,7 +288,7 @@ def run_scenario(
                     return
                 started = time.perf_counter()
                 try:
-                    status, body = client.get(path_for(i))
+                    status, body = send(client, i)
                 except OSError as exc:
                     with lock:
                         errors.append(type(exc).__name__)
@@ -508,6 +555,9 @@ def _bench_database(report: DatabaseReport, workdir: Path, database_url: str | N
     )
     print(f"   loaded in {report.load_seconds:.1f} s: {report.load_summary}")
     token = kontor(env, "token", BENCH_USER, "--scope", "read", timeout=120).split()[-1]
+    write_token = kontor(
+        env, "token", BENCH_USER, "--scope", "read_write", "--name", "bench-write", timeout=120
+    ).split()[-1]
     port = free_port()
     with server(env, port, args.workers, workdir / "server.log") as process:
         sampler = MemorySampler(process.pid)
@@ -528,6 +578,7 @@ def _bench_database(report: DatabaseReport, workdir: Path, database_url: str | N
                         port=port,
                         session=session,
                         token=token,
+                        write_token=write_token,
                         fixtures=fixtures,
                         concurrency=concurrency,
                         requests=args.requests,
@@ -563,12 +614,22 @@ def collect_fixtures(
     needed = {
         field
         for scenario in SCENARIOS
-        for _text, field, _spec, _conv in string.Formatter().parse(scenario.path)
+        for template in (scenario.path, *(v for _k, v in scenario.body or ()))
+        for _text, field, _spec, _conv in string.Formatter().parse(template)
         if field
     }
     api, web = Client(port, token=token), Client(port, cookies=session)
     fixtures, problems = {}, {}
+    special = special_fixtures(api, web)
     for name in sorted(needed):
+        if name in special:
+            try:
+                fixtures[name] = special[name]()
+            except FixtureMissing as exc:
+                fixtures[name] = []
+                problems[name] = str(exc)
+                print(f"   fixture {name}: {exc}")
+            continue
         api_path, web_path = FIXTURES[name]
         status, body = api.get(api_path)
         if status == 200:
@@ -586,6 +647,46 @@ def collect_fixtures(
     api.close()
     web.close()
     return fixtures, problems
+
+
+class FixtureMissing(Exception):
+    """A fixture the demo data or the build does not have: its scenarios are skipped."""
+
+
+def special_fixtures(api: Client, web: Client) -> dict:
+    """Fixtures looked up by a function (name -> function returning the values)."""
+    found: dict[str, list[str]] = {}
+
+    def timeline_person() -> list[str]:
+        if "person" not in found:
+            status, body = api.get(f"/api/v1/persons?q={TIMELINE_LAST_NAME}&limit=50")
+            if status != 200:
+                raise FixtureMissing(f"GET /api/v1/persons: HTTP {status}")
+            items = json.loads(body)["items"]
+            uuids = [i["uuid"] for i in items if i.get("email") == TIMELINE_EMAIL]
+            if not uuids:
+                raise FixtureMissing(f"no person {TIMELINE_EMAIL} in the demo data")
+            found["person"] = uuids[:1]
+        return found["person"]
+
+    def timeline_history() -> list[str]:
+        """The history section's URL as the person's 360° page loads it."""
+        (uuid,) = timeline_person()
+        status, html = web.get(f"/customers/persons/{uuid}/")
+        match = HISTORY_URL.search(html.decode(errors="replace"))
+        if status != 200 or match is None:
+            raise FixtureMissing(f"no history section on the person page (HTTP {status})")
+        return [match.group(1)]
+
+    def api_timeline_person() -> list[str]:
+        """The person, if GET /api/v1/activities?person= exists in this build."""
+        (uuid,) = timeline_person()
+        status, _body = api.get(f"/api/v1/activities?person={uuid}&limit=1")
+        if status != 200:
+            raise FixtureMissing(f"GET /api/v1/activities?person=: HTTP {status}")
+        return [uuid]
+
+    return {"timeline_person": api_timeline_person, "timeline_history": timeline_history}
 
 
 def postgres_report(args) -> DatabaseReport:

@@ -297,6 +297,12 @@ MAIL_MAX_MB = envint("MAIL_MAX_MB", 40)
 # How often the worker polls IMAP mailboxes and sends reminders (seconds).
 MAIL_POLL_SECONDS = envint("MAIL_POLL_SECONDS", 120)
 REMINDER_SECONDS = envint("REMINDER_SECONDS", 60)
+# Work the worker enqueues periodically (kontor.core.scheduler): (dotted path of a
+# django-tasks task, interval in seconds). `kontor tick` enqueues them all once, for cron.
+PERIODIC_TASKS = [
+    ("kontor.activities.tasks.send_reminders", REMINDER_SECONDS),
+    ("kontor.mail.tasks.poll_mailboxes", MAIL_POLL_SECONDS),
+]
 # The address links in e-mails (reminders, feed URLs) point to.
 SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 

@@ -1,10 +1,26 @@
 import factory
 from django.utils.text import slugify
 
+from kontor.core import search
 from kontor.customers.models import Organization, Person
 
 
-class OrganizationFactory(factory.django.DjangoModelFactory):
+class IndexedFactory(factory.django.DjangoModelFactory):
+    """Records in the search index, as the services keep them (the lists' quick
+    filter goes through it). A test of records loaded past the services (the demo
+    loader) uses ``Model.objects.create``/``bulk_create`` instead."""
+
+    class Meta:
+        abstract = True
+
+    @classmethod
+    def _after_postgeneration(cls, instance, create, results=None):
+        super()._after_postgeneration(instance, create, results)
+        if create:
+            search.index(instance)
+
+
+class OrganizationFactory(IndexedFactory):
     class Meta:
         model = Organization
 
@@ -12,7 +28,7 @@ class OrganizationFactory(factory.django.DjangoModelFactory):
     city = factory.Faker("city", locale="de_DE")
 
 
-class PersonFactory(factory.django.DjangoModelFactory):
+class PersonFactory(IndexedFactory):
     class Meta:
         model = Person
 

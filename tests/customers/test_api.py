@@ -41,8 +41,9 @@ def test_list_shows_what_the_user_may_see_in_name_order(client, owner, teammate,
 
 
 def test_list_filters_by_name_start(client, owner):
-    owned_by(PersonFactory, owner, last_name="Muster")
-    owned_by(PersonFactory, owner, last_name="Schmidt")
+    # Fixed names and cities: q matches every indexed field, and random ones may start "mus".
+    owned_by(PersonFactory, owner, first_name="Anna", last_name="Muster", city="Köln")
+    owned_by(PersonFactory, owner, first_name="Berta", last_name="Schmidt", city="Bonn")
     body = client.get("/api/v1/persons", {"q": " mus "}, **reader(owner)).json()
     assert [p["last_name"] for p in body["items"]] == ["Muster"]
 

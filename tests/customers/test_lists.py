@@ -4,18 +4,21 @@ URL as the whole state, and the queries a page costs."""
 
 import datetime
 import re
+from urllib.parse import urlencode
 
 import pytest
 from django.http import QueryDict
 from django.urls import reverse
 
+from kontor.core import search
 from kontor.core.api.pagination import paginate
 from kontor.core.models import CustomField, Role
 from kontor.core.permissions import Capability, RoleCode
-from kontor.customers import listing
+from kontor.customers import listing, services
 from kontor.customers.models import Organization, Person, Tag
 from kontor.customers.views.lists import PAGE_SIZE
 from tests.core.factories import UserFactory
+from tests.core.test_api import reader
 from tests.customers.factories import OrganizationFactory, PersonFactory, owned_by
 
 pytestmark = pytest.mark.django_db
@@ -259,6 +262,205 @@ def test_header_links_sort_and_reverse(as_user, owner):
     # The city header reverses; the name header sorts by name; both keep the filter.
     assert 'hx-get="?city=o&amp;sort=-city"' in response.text
     assert 'hx-get="?city=o&amp;sort=name"' in response.text
+
+
+# --- The quick filter (q): the search index -----------------------------------------
+
+
+def org_names(user, query: str) -> list[str]:
+    lq = listing.parse(listing.ORGANIZATIONS, user, QueryDict(query))
+    return [o.name for o in lq.queryset().order_by(*lq.order)]
+
+
+@pytest.fixture
+def mix(owner, teammate, outsider):
+    """Persons and organizations found by name, e-mail, phone, company and city."""
+    meier_gmbh = owned_by(OrganizationFactory, owner, name="Meier GmbH", city="Hagen")
+    owned_by(OrganizationFactory, owner, name="Müller Metall AG", city="Köln")
+    owned_by(OrganizationFactory, outsider, name="Meier Werke KG", city="Essen")
+    for last, first, extra in [
+        ("Müller", "Anna", {"city": "Köln"}),
+        ("Mueller", "Bernd", {"city": "Bonn"}),
+        ("Meier", "Dieter", {"city": "Bonn", "phone": "+49 221 1234567"}),
+        ("Mayer", "Eva", {"city": "Köln"}),
+        ("Abel", "Fritz", {"organization": meier_gmbh, "city": "Hagen"}),
+        ("Zorn", "Gerd", {"email": "gerd@mueller-bau.de", "city": "Bonn"}),
+        ("Lang", "Hans", {"city": "Mayersdorf"}),  # a city that only sounds like a name
+    ]:
+        owned_by(PersonFactory, owner, last_name=last, first_name=first, **extra)
+    owned_by(PersonFactory, teammate, last_name="Meyer", first_name="Ida", city="Bonn")
+    owned_by(PersonFactory, outsider, last_name="Meier", first_name="Udo", city="Bonn")
+
+
+@pytest.mark.parametrize(
+    "q, expected",
+    [
+        # every spelling of an umlaut, names and e-mail domain alike
+        ("Müller", ["Mueller", "Müller", "Zorn"]),
+        ("mueller", ["Mueller", "Müller", "Zorn"]),
+        ("Muller", ["Mueller", "Müller", "Zorn"]),
+        # a typo in a name by sound (Meier, Mayer, Meyer), the company by spelling
+        ("Meier", ["Abel", "Mayer", "Meier", "Meyer"]),
+        ("Maier", ["Mayer", "Meier", "Meyer"]),
+        # several words: every one must match
+        ("Meier Bonn", ["Meier", "Meyer"]),
+        ("anna köln", ["Müller"]),
+        # a phone number in another notation, an e-mail address, a prefix
+        ("0221 1234567", ["Meier"]),
+        ("gerd@mueller-bau.de", ["Zorn"]),
+        ("Zo", ["Zorn"]),
+        # nothing searchable in it: nothing found, as in the search box
+        ("***", []),
+    ],
+)
+def test_quick_filter_matches_as_the_global_search_does(owner, mix, q, expected):
+    assert person_names(owner, urlencode({"q": q})) == expected
+
+
+def test_quick_filter_tolerates_typos_in_names_not_in_other_fields(owner, mix):
+    # "Mayersdorf" sounds like "Maier" but is not spelled so: the global search ranks
+    # Hans Lang last, the list (sorted by name, not by rank) leaves him out
+    assert "Hans Lang" in [
+        h.title for g in search.search(user=owner, q="Maier", limit=20).groups for h in g.hits
+    ]
+    assert "Lang" not in person_names(owner, "q=Maier")
+    assert person_names(owner, "q=Mayersdorf") == ["Lang"]
+
+
+def test_quick_filter_keeps_to_the_lists_kind(owner, mix):
+    assert org_names(owner, "q=Meier") == ["Meier GmbH"]
+    assert org_names(owner, "q=Mueller") == ["Müller Metall AG"]
+    assert org_names(owner, "q=Hagen") == ["Meier GmbH"]
+    assert person_names(owner, "q=Metall") == []
+
+
+def test_quick_filter_combines_with_filters_visibility_and_sort(owner, outsider, mix):
+    assert person_names(owner, "q=Meier&city=Bonn") == ["Meier", "Meyer"]
+    assert person_names(owner, "q=Meier&sort=-name") == ["Meyer", "Meier", "Mayer", "Abel"]
+    assert person_names(owner, "q=Meier&owner=me&has_phone=1") == ["Meier"]
+    # the outsider finds only their own Meier and Meier Werke, never the others
+    assert person_names(outsider, "q=Meier") == ["Meier"]
+    assert org_names(outsider, "q=Meier") == ["Meier Werke KG"]
+
+
+@pytest.mark.parametrize("sort", ["name", "-city", "created_at"])
+def test_quick_filter_pages_through_every_match_exactly_once(owner, sort):
+    for i in range(23):
+        owned_by(
+            PersonFactory,
+            owner,
+            last_name=["Schmidt", "Schmitt", "Schmid", "Bauer"][i % 4],
+            first_name=f"P{i:02d}",
+            city=["Köln", "Bonn", None][i % 3] or "",
+        )
+    seen = _page_through(listing.PERSONS, owner, f"q=Schmidt&sort={sort}", limit=4)
+    lq = listing.parse(listing.PERSONS, owner, QueryDict(f"sort={sort}"))
+    expected = [p.pk for p in lq.queryset().order_by(*lq.order) if p.last_name.startswith("Schm")]
+    assert len(expected) == 18
+    assert seen == expected
+
+
+def test_quick_filter_follows_changes_to_the_records(owner, admin):
+    person = services.person_create(actor=owner, data={"last_name": "Altmann"})
+    assert person_names(owner, "q=Altmann") == ["Altmann"]
+    services.person_update(person=person, actor=owner, data={"last_name": "Neumann"})
+    assert person_names(owner, "q=Altmann") == []
+    assert person_names(owner, "q=Neumann") == ["Neumann"]
+
+
+def test_quick_filter_in_the_page_and_the_api(as_user, owner, mix):
+    response = as_user(owner).get(PERSONS, {"q": "Müller"}, **HTMX)
+    assert names(response) == ["Mueller, Bernd", "Müller, Anna", "Zorn, Gerd"]
+    body = as_user(owner).get(ORGANIZATIONS, {"q": "Muller"}, **HTMX)
+    assert names(body) == ["Müller Metall AG"]
+    api = as_user(owner).get("/api/v1/persons", {"q": "Maier", "limit": 2}, **reader(owner))
+    first = api.json()
+    assert [p["last_name"] for p in first["items"]] == ["Mayer", "Meier"]
+    rest = as_user(owner).get(
+        "/api/v1/persons", {"q": "Maier", "cursor": first["next_cursor"]}, **reader(owner)
+    )
+    assert [p["last_name"] for p in rest.json()["items"]] == ["Meyer"]
+
+
+def test_quick_filter_costs_no_extra_query(client, owner, mix, django_assert_num_queries):
+    client.force_login(owner)
+    client.get(PERSONS, {"q": "Meier"}, **HTMX)
+    # the search is a subquery of the rows' query: as many queries as without it
+    with django_assert_num_queries(7):
+        response = client.get(PERSONS, {"q": "Meier"}, **HTMX)
+    assert len(names(response)) == 4
+    with django_assert_num_queries(7):
+        client.get(PERSONS, **HTMX)
+
+
+# --- Organization pickers --------------------------------------------------------------
+
+SUGGEST = reverse("customers:organization_suggest")
+
+
+def test_the_filter_form_has_organization_pickers(as_user, owner, outsider):
+    meier = owned_by(OrganizationFactory, owner, name="Meier GmbH")
+    hidden = owned_by(OrganizationFactory, outsider, name="Geheim AG")
+    client = as_user(owner)
+
+    page = client.get(PERSONS).text
+    assert '<input type="hidden" name="organization" value="">' in page
+    assert 'name="term" form="picker-terms" value=""' in page
+    assert f'hx-get="{SUGGEST}"' in page
+    assert '<form id="picker-terms" hidden></form>' in page
+    assert "customers/record_picker.js" in page
+
+    # a chosen organization: its uuid is sent, its name shown
+    page = client.get(PERSONS, {"organization": str(meier.uuid)}).text
+    assert f'<input type="hidden" name="organization" value="{meier.uuid}">' in page
+    assert 'name="term" form="picker-terms" value="Meier GmbH"' in page
+    # one the user may not see: its name is not given away
+    page = client.get(PERSONS, {"organization": str(hidden.uuid)}).text
+    assert "Geheim AG" not in page
+
+    # the organization list picks the parent organization
+    page = client.get(ORGANIZATIONS, {"parent": str(meier.uuid)}).text
+    assert f'<input type="hidden" name="parent" value="{meier.uuid}">' in page
+    assert 'name="term" form="picker-terms" value="Meier GmbH"' in page
+
+
+def test_suggestions_are_organizations_the_user_may_see(as_user, owner, outsider):
+    meier = owned_by(OrganizationFactory, owner, name="Meier GmbH", city="Hagen")
+    mayer = owned_by(OrganizationFactory, owner, name="Mayer Bau", city="Köln")
+    owned_by(OrganizationFactory, outsider, name="Meier Werke")
+    owned_by(PersonFactory, owner, last_name="Meier")
+    client = as_user(owner)
+
+    response = client.get(SUGGEST, {"term": "meier"}, **HTMX)
+
+    assert response.status_code == 200
+    assert re.findall(r'data-pick="([^"]+)" data-name="([^"]+)"', response.text) == [
+        (str(meier.uuid), "Meier GmbH"),
+        (str(mayer.uuid), "Mayer Bau"),  # sounds alike: after the name spelled so
+    ]
+    assert "Meier Werke" not in response.text
+    assert "No organizations found." in client.get(SUGGEST, {"term": "Zzyzx"}).text
+    assert client.get(SUGGEST, {"term": ""}).text.strip() == ""
+
+
+def test_suggestions_need_the_view_capability(client, team):
+    nobody = UserFactory(username="nobody", role=None, teams=[team])
+    client.force_login(nobody)
+    assert client.get(SUGGEST, {"term": "a"}).status_code == 403
+    client.logout()
+    assert client.get(SUGGEST, {"term": "a"}).status_code == 302
+
+
+def test_a_picked_organization_filters_the_list(as_user, owner):
+    meier = owned_by(OrganizationFactory, owner, name="Meier GmbH")
+    tochter = owned_by(OrganizationFactory, owner, name="Meier Tochter", parent=meier)
+    owned_by(PersonFactory, owner, last_name="Abel", first_name="Anna", organization=meier)
+    owned_by(PersonFactory, owner, last_name="Bauer", first_name="Ben", organization=tochter)
+    client = as_user(owner)
+    persons = client.get(PERSONS, {"organization": str(meier.uuid), "q": ""}, **HTMX)
+    assert names(persons) == ["Abel, Anna"]
+    organizations = client.get(ORGANIZATIONS, {"parent": str(meier.uuid)}, **HTMX)
+    assert names(organizations) == ["Meier Tochter"]
 
 
 # --- Columns ---------------------------------------------------------------------------

@@ -10,7 +10,7 @@ from django.urls import reverse
 from kontor.customers import services, vcard
 from kontor.customers.models import Person
 from tests.core.test_api import reader, writer
-from tests.customers.factories import OrganizationFactory, PersonFactory, owned_by
+from tests.customers.factories import OrganizationFactory, owned_by
 
 pytestmark = pytest.mark.django_db
 
@@ -104,9 +104,9 @@ def test_export_view_and_api(client, owner, anna, outsider):
 
 def test_export_then_import_gives_the_same_person(owner, anna, admin):
     text = vcard.person_to_vcard(anna).encode()
-    anna.email = "other@example.de"  # so the import does not skip it as existing
-    Person.objects.filter(pk=anna.pk).update(email="other@example.de")
-    result = vcard.person_import_vcards(actor=owner, content=text)
+    # the same person again: a duplicate, imported anyway
+    assert vcard.person_import_vcards(actor=owner, content=text).created == []
+    result = vcard.person_import_vcards(actor=owner, content=text, allow_duplicates=True)
     copy = result.created[0]
     fields = (
         "salutation",
@@ -168,13 +168,81 @@ def test_import_creates_persons_and_reports_skipped_cards(owner, team):
 
 
 def test_import_skips_cards_of_existing_persons(owner):
-    owned_by(PersonFactory, owner, email="anna@example.de")
+    albers = services.person_create(
+        actor=owner, data={"first_name": "A.", "last_name": "Albers", "email": "anna@example.de"}
+    )
     result = vcard.person_import_vcards(actor=owner, content=THREE_CARDS.encode())
     assert [p.last_name for p in result.created] == ["Bauer"]
     assert result.skipped == [
-        "Card 1 (Anna Albers): a person with anna@example.de exists already.",
+        "Card 1 (Anna Albers): possible duplicate of "
+        f"A. Albers (/customers/persons/{albers.uuid}/).",
         "Card 3: no name.",
     ]
+    assert result.skipped_otherwise == ["Card 3: no name."]
+    (dup,) = result.duplicates
+    assert (dup.number, dup.name, [c.record for c in dup.candidates]) == (
+        1,
+        "Anna Albers",
+        [albers],
+    )
+    assert [c.reasons for c in dup.candidates] == [["email"]]
+
+
+def _card(first, last, **lines) -> str:
+    extra = "".join(f"{k.upper()}:{v}\r\n" for k, v in lines.items())
+    return f"BEGIN:VCARD\r\nVERSION:4.0\r\nN:{last};{first};;;\r\n{extra}END:VCARD\r\n"
+
+
+def test_import_finds_likely_duplicates_not_only_the_same_email(owner, outsider):
+    # given persons alike by name and city, by phone, and one the owner cannot see
+    meier = services.person_create(
+        actor=owner, data={"first_name": "Hans", "last_name": "Meier", "city": "Köln"}
+    )
+    lang = services.person_create(
+        actor=owner, data={"first_name": "Eva", "last_name": "Lang", "phone": "0221 555666"}
+    )
+    services.person_create(
+        actor=outsider, data={"first_name": "Otto", "last_name": "Fremd", "city": "Bonn"}
+    )
+    content = (
+        _card("Hans", "Mayer", adr=";;;Köln;;;")  # sounds alike, same city
+        + _card("Eva", "Lang-Berger", tel="+49 221 555666")  # same phone
+        + _card("Otto", "Fremd", adr=";;;Bonn;;;")  # the outsider's: not seen, imported
+        + _card("Nina", "Neu", email="nina@example.de")
+        + _card("Nina", "Neu", email="NINA@example.de")  # the card before, again
+    )
+
+    result = vcard.person_import_vcards(actor=owner, content=content.encode())
+
+    assert [p.full_name for p in result.created] == ["Otto Fremd", "Nina Neu"]
+    nina = result.created[1]
+    assert [(d.number, [c.record for c in d.candidates]) for d in result.duplicates] == [
+        (1, [meier]),
+        (2, [lang]),
+        (5, [nina]),
+    ]
+    assert [c.reasons for d in result.duplicates for c in d.candidates] == [
+        ["similar_name_city"],
+        ["phone"],
+        ["email"],
+    ]
+    assert result.skipped_otherwise == []
+    assert Person.objects.filter(last_name="Mayer").exists() is False
+
+
+def test_cards_skipped_as_duplicates_can_be_imported_anyway(owner):
+    services.person_create(
+        actor=owner, data={"first_name": "Hans", "last_name": "Meier", "city": "Köln"}
+    )
+    content = _card("Hans", "Meier", adr=";;;Köln;;;") + _card("Ida", "Ohne")
+    (dup,) = vcard.person_import_vcards(actor=owner, content=content.encode()).duplicates
+
+    again = vcard.cards_from_b64([dup.card_b64])
+    result = vcard.person_import_vcards(actor=owner, content=again, allow_duplicates=True)
+
+    assert [p.full_name for p in result.created] == ["Hans Meier"]
+    assert Person.objects.filter(last_name="Meier").count() == 2
+    assert Person.objects.filter(last_name="Ohne").count() == 1
 
 
 @pytest.mark.parametrize(
@@ -227,6 +295,49 @@ def test_import_page(as_user, owner):
     assert Person.objects.count() == 2
 
 
+def test_import_page_lists_possible_duplicates_to_import_anyway(as_user, owner):
+    meier = services.person_create(
+        actor=owner, data={"first_name": "Hans", "last_name": "Meier", "email": "hm@example.de"}
+    )
+    client = as_user(owner)
+    url = reverse("customers:person_import_vcard")
+    content = _card("Hans", "Meier", email="hm@example.de") + _card("Ida", "Ohne")
+    upload = SimpleUploadedFile("contacts.vcf", content.encode(), "text/vcard")
+
+    response = client.post(url, {"file": upload})
+
+    assert response.status_code == 200
+    assert "1 person imported." in response.text
+    assert "possible duplicate of" in response.text
+    assert f'<a href="/customers/persons/{meier.uuid}/"' in response.text
+    (dup,) = response.context["result"].duplicates
+    assert f'name="cards" value="{dup.card_b64}"' in response.text
+    assert Person.objects.filter(last_name="Meier").count() == 1
+
+    # when the card is ticked and "import anyway" pressed
+    response = client.post(url, {"import_anyway": "1", "cards": [dup.card_b64]})
+
+    assert response.status_code == 302
+    assert Person.objects.filter(last_name="Meier").count() == 2
+    assert Person.objects.filter(last_name="Ohne").count() == 1
+
+
+@pytest.mark.parametrize(
+    ("cards", "message"),
+    [
+        ([], "Tick the cards to import anyway."),
+        (["not base64!"], "The chosen cards could not be read. Upload the file again."),
+        (["Rk46QSBCDQo="], "Line 1 is outside of a card (BEGIN:VCARD \u2026 END:VCARD)."),
+    ],
+)
+def test_import_anyway_with_bad_cards_imports_nothing(as_user, owner, cards, message):
+    url = reverse("customers:person_import_vcard")
+    response = as_user(owner).post(url, {"import_anyway": "1", "cards": cards}, follow=True)
+    assert response.status_code == 200
+    assert [str(m) for m in response.context["messages"]] == [message]
+    assert not Person.objects.exists()
+
+
 def test_import_needs_the_edit_capability(as_user, readonly, client):
     url = reverse("customers:person_import_vcard")
     upload = SimpleUploadedFile("contacts.vcf", THREE_CARDS.encode(), "text/vcard")
@@ -235,6 +346,22 @@ def test_import_needs_the_edit_capability(as_user, readonly, client):
     response = client.post("/api/v1/persons/import-vcard", {"file": upload}, **writer(readonly))
     assert response.status_code == 403
     assert not Person.objects.exists()
+
+
+def test_api_import_reports_possible_duplicates(client, owner):
+    meier = services.person_create(
+        actor=owner, data={"first_name": "Hans", "last_name": "Meier", "city": "Köln"}
+    )
+    content = _card("Hans", "Meier", adr=";;;Köln;;;")
+    upload = SimpleUploadedFile("contacts.vcf", content.encode(), "text/vcard")
+    body = client.post("/api/v1/persons/import-vcard", {"file": upload}, **writer(owner)).json()
+    assert body == {
+        "created": [],
+        "skipped": [
+            "Card 1 (Hans Meier): possible duplicate of "
+            f"Hans Meier (/customers/persons/{meier.uuid}/)."
+        ],
+    }
 
 
 def test_api_import(client, owner):

@@ -8,8 +8,13 @@ class ActivitiesConfig(AppConfig):
     verbose_name = _("Contact history and calendar")
 
     def ready(self) -> None:
-        from kontor.core.sections import CustomerSection, register_customer_section
+        from kontor.core.sections import (
+            CustomerSection,
+            register_customer_actions,
+            register_customer_section,
+        )
 
+        register_customer_actions("activities/includes/customer_actions.html")
         register_customer_section(
             CustomerSection("contact-history", "activities/includes/customer_history.html", 10)
         )

@@ -36,15 +36,37 @@ class RequestSizeLimitMiddleware:
             length = int(request.headers.get("Content-Length") or 0)
         except ValueError:
             length = 0
-        if length > settings.DATA_UPLOAD_MAX_MEMORY_SIZE:
-            return too_large_response(request)
+        limit = request_size_limit(request, length)
+        if length > limit:
+            return too_large_response(request, limit)
         return self.get_response(request)
 
 
-def too_large_response(request: HttpRequest) -> HttpResponse:
+# The URL names ("namespace:name") of views that take attachments; apps add theirs.
+UPLOAD_VIEW_NAMES: set[str] = set()
+
+
+def request_size_limit(request: HttpRequest, length: int = 0) -> int:
+    """DATA_UPLOAD_MAX_MEMORY_SIZE; a file upload (multipart) to a view in
+    UPLOAD_VIEW_NAMES may carry one attachment of ATTACHMENT_MAX_MB plus 1 MB for the
+    other fields. Django streams file parts to disk and checks the other fields itself."""
+    limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+    if length > limit and request.content_type == "multipart/form-data":
+        from django.urls import Resolver404, resolve
+
+        try:
+            view_name = resolve(request.path_info).view_name
+        except Resolver404:
+            return limit
+        if view_name in UPLOAD_VIEW_NAMES:
+            limit = max(limit, (settings.ATTACHMENT_MAX_MB + 1) * 1024 * 1024)
+    return limit
+
+
+def too_large_response(request: HttpRequest, limit: int | None = None) -> HttpResponse:
     from django.utils.translation import gettext as _
 
-    limit_mb = settings.DATA_UPLOAD_MAX_MEMORY_SIZE // (1024 * 1024)
+    limit_mb = (limit or settings.DATA_UPLOAD_MAX_MEMORY_SIZE) // (1024 * 1024)
     detail = _("The request is larger than %(limit)s MB.") % {"limit": limit_mb}
     if request.path.startswith("/api/"):
         from kontor.core.api.errors import problem

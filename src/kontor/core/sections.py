@@ -29,3 +29,17 @@ def customer_sections() -> list[CustomerSection]:
 
 def customer_section_keys() -> set[str]:
     return set(_sections)
+
+
+# Buttons other apps add to the head of the 360° page ("Log activity", "Write e-mail" …):
+# templates included with ``record`` in context, in registration order.
+_action_templates: list[str] = []
+
+
+def register_customer_actions(template: str) -> None:
+    if template not in _action_templates:
+        _action_templates.append(template)
+
+
+def customer_action_templates() -> list[str]:
+    return list(_action_templates)

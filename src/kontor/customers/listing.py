@@ -2,7 +2,9 @@
 parameters, shared by the web lists, their bulk actions and exports, and the API.
 
 URL parameters (every one optional, so any combination is a bookmarkable view):
-- ``q``: quick search (names, e-mail, company; see queries.person_list)
+- ``q``: quick search through the search index, as the global search matches
+  (names, e-mail, phone, company, city, customer number; umlauts either way, typos
+  in names by sound; see core.search.matching_ids)
 - text field ``<name>=text`` (contains) or ``<name>__start=text`` (starts with)
 - choice field ``<name>=value`` (repeatable: any of them)
 - date and number field ``<name>__from=…`` / ``<name>__to=…`` (inclusive, ISO dates)
@@ -30,7 +32,7 @@ from django.db.models import Q, QuerySet
 from django.http import QueryDict
 from django.utils.translation import gettext_lazy as _
 
-from kontor.core import customfields
+from kontor.core import customfields, search
 from kontor.core.access import user_can
 from kontor.core.permissions import Capability
 from kontor.customers import queries
@@ -74,7 +76,8 @@ class Entity:
     default_sort: str
     default_columns: tuple[str, ...]
     sorts: dict[str, tuple[str, ...]]
-    base: Any  # (user, q) -> visible queryset with what the list shows joined
+    base: Any  # (user) -> visible queryset with what the list shows joined
+    search_kind: str  # the kind of its entries in the search index (core.search.KINDS)
 
     @property
     def key(self) -> str:
@@ -94,7 +97,8 @@ PERSONS = Entity(
         "created_at": ("created_at", "id"),
         "updated_at": ("updated_at", "id"),
     },
-    base=lambda user, q: queries.person_list(user=user, q=q),
+    base=lambda user: queries.person_list(user=user),
+    search_kind="person",
 )
 ORGANIZATIONS = Entity(
     model=Organization,
@@ -111,7 +115,8 @@ ORGANIZATIONS = Entity(
         "created_at": ("created_at", "id"),
         "updated_at": ("updated_at", "id"),
     },
-    base=lambda user, q: queries.organization_list(user=user, q=q),
+    base=lambda user: queries.organization_list(user=user),
+    search_kind="organization",
 )
 ENTITIES = {"person": PERSONS, "organization": ORGANIZATIONS}
 
@@ -324,7 +329,11 @@ class ListQuery:
         return order
 
     def queryset(self) -> QuerySet:
-        rows = self.entity.base(self.user, self.q)
+        rows = self.entity.base(self.user)
+        if self.q:
+            ids = search.matching_ids(kind=self.entity.search_kind, q=self.q)
+            # Nothing searchable in it ("*", "-"): no row matches, as in the search box.
+            rows = rows.none() if ids is None else rows.filter(pk__in=ids)
         for condition in self.conditions:
             rows = rows.filter(condition)
         return rows

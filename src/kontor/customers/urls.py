@@ -58,6 +58,7 @@ urlpatterns = [
     path("persons/<uuid:uuid>/delete/", views.person_delete, name="person_delete"),
     path("organizations/", views.organization_list, name="organization_list"),
     path("organizations/new/", views.organization_edit, name="organization_create"),
+    path("organizations/suggest/", views.lists.organization_suggest, name="organization_suggest"),
     path("organizations/<uuid:uuid>/", views.organization_detail, name="organization_detail"),
     path("organizations/<uuid:uuid>/edit/", views.organization_edit, name="organization_edit"),
     path(

@@ -6,6 +6,7 @@ dependencies. What matters is done to the RFCs: text escaping (\\ , ; and newlin
 folding at 75 octets without splitting a UTF-8 character, CRLF line ends, unfolding and
 quoted parameter values when reading."""
 
+import base64
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, date
@@ -16,7 +17,7 @@ from django.http import HttpResponse
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
-from kontor.customers import services
+from kontor.customers import duplicates, services
 from kontor.customers.models import Gender, Organization, Person, Salutation
 
 MAX_FILE_SIZE = 2 * 1024 * 1024
@@ -156,6 +157,12 @@ class Property:
 class Card:
     number: int  # 1-based position in the file, for messages
     properties: list[Property] = field(default_factory=list)
+    lines: list[str] = field(default_factory=list)  # as read (unfolded), for ``text``
+
+    @property
+    def text(self) -> str:
+        """The card on its own, as in the file: to import it again later."""
+        return "".join(f"{line}\r\n" for line in ("BEGIN:VCARD", *self.lines, "END:VCARD"))
 
     def all(self, name: str) -> list[Property]:
         return [p for p in self.properties if p.name == name]
@@ -267,6 +274,7 @@ def parse(content: bytes) -> list[Card]:
             )
         else:
             card.properties.append(Property(name=name, params=params, value=value))
+            card.lines.append(line)
     if card is not None:
         raise VCardError([_("The last card has no END:VCARD.")])
     if not cards:
@@ -354,9 +362,32 @@ def card_to_data(card: Card) -> dict:
 
 
 @dataclass
+class PossibleDuplicate:
+    """A card not imported because it looks like persons the actor can see."""
+
+    number: int
+    name: str
+    candidates: list[duplicates.Candidate]
+    card: str  # the card's text, to import it anyway
+    reason: str  # as in ImportResult.skipped
+
+    @property
+    def card_b64(self) -> str:
+        return base64.b64encode(self.card.encode()).decode()
+
+
+@dataclass
 class ImportResult:
     created: list[Person]
     skipped: list[str]  # one reason per skipped card, in the user's language
+    # The cards of ``skipped`` that look like existing persons, with those persons.
+    duplicates: list[PossibleDuplicate] = field(default_factory=list)
+
+    @property
+    def skipped_otherwise(self) -> list[str]:
+        """The reasons of the cards skipped for anything but a likely duplicate."""
+        reasons = {d.reason for d in self.duplicates}
+        return [r for r in self.skipped if r not in reasons]
 
 
 def _field_messages(exc: ValidationError) -> list[str]:
@@ -372,38 +403,54 @@ def _field_messages(exc: ValidationError) -> list[str]:
     return messages
 
 
-def person_import_vcards(*, actor, content: bytes, via: str = "ui") -> ImportResult:
+DUPLICATES_SHOWN = 3
+
+
+def person_import_vcards(
+    *, actor, content: bytes, via: str = "ui", allow_duplicates: bool = False
+) -> ImportResult:
     """Create a person from each card of a .vcf file, through person_create. A card
-    without a name, or whose e-mail is already at a person the actor can see, is
-    skipped and reported. An unreadable file or an invalid card (say, a wrong phone
-    number) raises VCardError and imports nothing: all or nothing per file."""
+    without a name is skipped; so is one that looks like persons the actor can see
+    (``duplicates.candidates_for_data``: same e-mail or phone, a similar name in the
+    same city or at the same organization — cards earlier in the file included),
+    unless ``allow_duplicates``. Skipped cards are reported. An unreadable file or an
+    invalid card (say, a wrong phone number) raises VCardError and imports nothing:
+    all or nothing per file."""
     cards = parse(content)
-    created: list[Person] = []
-    skipped: list[str] = []
+    result = ImportResult(created=[], skipped=[])
     errors: list[str] = []
-    visible = Person.objects.visible_to(actor)
     organizations = Organization.objects.visible_to(actor)
+
     with transaction.atomic():
         for card in cards:
             data = card_to_data(card)
             organization_name = data.pop("_organization_name", "")
             label = " ".join(p for p in (data.get("first_name"), data.get("last_name")) if p)
             if not data.get("last_name"):
-                skipped.append(_("Card %(number)s: no name.") % {"number": card.number})
-                continue
-            email = data.get("email")
-            if email and visible.filter(email__iexact=email).exists():
-                skipped.append(
-                    _("Card %(number)s (%(name)s): a person with %(email)s exists already.")
-                    % {"number": card.number, "name": label, "email": email}
-                )
+                result.skipped.append(_("Card %(number)s: no name.") % {"number": card.number})
                 continue
             if organization_name:
                 matches = list(organizations.filter(name__iexact=organization_name)[:2])
                 if len(matches) == 1:
                     data["organization"] = matches[0]
+            if not allow_duplicates:
+                found = duplicates.candidates_for_data(
+                    user=actor, model=Person, data=data, limit=DUPLICATES_SHOWN
+                )
+                if found:
+                    others = ", ".join(f"{c.record} ({c.record.get_absolute_url()})" for c in found)
+                    reason = _("Card %(number)s (%(name)s): possible duplicate of %(others)s.") % {
+                        "number": card.number,
+                        "name": label,
+                        "others": others,
+                    }
+                    result.skipped.append(reason)
+                    result.duplicates.append(
+                        PossibleDuplicate(card.number, label, found, card.text, reason)
+                    )
+                    continue
             try:
-                created.append(services.person_create(actor=actor, data=data, via=via))
+                result.created.append(services.person_create(actor=actor, data=data, via=via))
             except ValidationError as exc:
                 errors.extend(
                     _("Card %(number)s (%(name)s): %(message)s")
@@ -413,4 +460,18 @@ def person_import_vcards(*, actor, content: bytes, via: str = "ui") -> ImportRes
         if errors:
             # Raising inside the block rolls back the persons created so far.
             raise VCardError(errors)
-    return ImportResult(created=created, skipped=skipped)
+    return result
+
+
+def cards_from_b64(values: list[str]) -> bytes:
+    """The cards a user chose to import anyway (``PossibleDuplicate.card_b64``) as
+    one file's content; VCardError if they are not ours or too many."""
+    if len(values) > MAX_CARDS:
+        raise VCardError([_("At most %(count)s cards per file.") % {"count": MAX_CARDS}])
+    try:
+        content = b"".join(base64.b64decode(v.encode(), validate=True) for v in values)
+    except (ValueError, UnicodeError) as exc:
+        raise VCardError([_("The chosen cards could not be read. Upload the file again.")]) from exc
+    if len(content) > MAX_FILE_SIZE:
+        raise VCardError([_("The file is larger than 2 MB.")])
+    return content

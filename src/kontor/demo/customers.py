@@ -261,7 +261,9 @@ def customers_finish(
         # One UPDATE: each rewrite of 200k rows costs seconds (all their indexes).
         customer_numbers_assign(
             organizations,
-            parent_id=_subsidiary_parent(organizations_after),
+            parent_id=_subsidiary_parent(
+                organizations.order_by("pk").values_list("pk", flat=True).first() or 0
+            ),
             custom=_erp_number(),
         )
     with step("contact roles"):
@@ -320,12 +322,15 @@ def _near_duplicates(persons, rnd) -> int:
     return len(changed)
 
 
-def _subsidiary_parent(organizations_after: int) -> Case:
-    """Every 25th organization of the load belongs to the one made before it."""
+def _subsidiary_parent(first_of_load: int) -> Case:
+    """Every 25th organization of the load belongs to the one made before it. The
+    load's ids follow each other but need not start right after the previous maximum
+    (PostgreSQL sequences move on past rolled-back inserts): hence the load's first id,
+    not the previous maximum."""
     return Case(
         When(
             Exact(Mod("id", Value(25)), 0),
-            pk__gt=organizations_after + 1,
+            pk__gt=first_of_load,
             then=ExpressionWrapper(F("id") - 1, output_field=BigIntegerField()),
         ),
         default=F("parent_id"),

@@ -47,7 +47,7 @@ from kontor.customers.models import (
     Person,
     Salutation,
 )
-from kontor.demo import customers
+from kontor.demo import activities, customers
 
 DEMO_PASSWORD = "kontor-demo"  # noqa: S105 - printed on purpose, demo data only
 SIZES = {"small": 1_000, "medium": 100_000, "large": 1_000_000}
@@ -205,6 +205,16 @@ def load_demo(
             organizations_after=orgs_before,
             persons_after=persons_before,
             author=users[0],
+            progress=progress,
+        )
+        extra |= activities.activities_load(
+            writer=writer,
+            seed=seed,
+            size=size,
+            persons=persons,
+            persons_after=persons_before,
+            organizations_after=orgs_before,
+            users=users,
             progress=progress,
         )
     search.rebuild(progress=progress)

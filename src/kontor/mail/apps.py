@@ -6,3 +6,8 @@ class MailConfig(AppConfig):
     name = "kontor.mail"
     label = "mail"
     verbose_name = _("E-mail")
+
+    def ready(self) -> None:
+        from kontor.core.sections import register_customer_actions
+
+        register_customer_actions("mail/includes/customer_actions.html")

@@ -30,7 +30,11 @@ class InvalidCursor(BadRequest):
 class ListParams(Schema):
     """The query parameters every list endpoint takes."""
 
-    q: str = Field("", max_length=200, description="Filter: names starting with this text.")
+    q: str = Field(
+        "",
+        max_length=200,
+        description="Filter: matched like the search box (umlauts, prefixes, typos in names).",
+    )
     cursor: str | None = Field(
         None,
         max_length=MAX_CURSOR_LENGTH,

@@ -5,6 +5,7 @@ The interface every app uses; the index itself is built in this package:
 - ``index_many(records)`` after a bulk change (owner, team: who may find them),
 - ``unindex(instance)`` before it is deleted,
 - ``search(user=..., q=..., kinds=None, limit=...)`` for the search box and the API,
+- ``matching_ids(kind=..., q=...)`` for the quick filter of a list,
 - ``rebuild(kinds=None, progress=...)`` after bulk loads (demo data, imports).
 A searchable model defines ``search_document()`` returning a ``SearchDocument`` and
 is listed in ``KINDS``.
@@ -22,7 +23,7 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 from kontor.core.models import SearchEntry
-from kontor.core.search.backends import backend_for
+from kontor.core.search.backends import ANY, IN_TITLE, backend_for
 from kontor.core.search.bulk import COLUMNS, rebuild_all
 from kontor.core.search.tokens import (
     SearchDocument,
@@ -38,6 +39,7 @@ __all__ = [
     "SearchResults",
     "index",
     "index_many",
+    "matching_ids",
     "rebuild",
     "search",
     "unindex",
@@ -57,6 +59,12 @@ class Kind:
     # Of the related records, only these fields are loaded by the rebuild.
     related_fields: tuple[str, ...] = ()
     follows: tuple[str, str] | None = None
+    # Of the record's own fields, the ones its document reads (besides the primary
+    # key, uuid, owner and team), loaded by the rebuild; empty: all of them. Fewer
+    # columns are less to fetch and convert (the timestamps' parsing alone cost a
+    # tenth of the rebuild). A field missing here is loaded row by row: slow, not
+    # wrong; tests/core/test_search.py pins the rebuild's queries to catch it.
+    fields: tuple[str, ...] = ()
 
     @property
     def model_class(self):
@@ -83,12 +91,20 @@ KINDS: dict[str, Kind] = {
         related=("organization",),
         related_fields=("organization__name",),  # what Person.search_document() reads
         follows=("organization", "organization"),
+        fields=(
+            *("title", "first_name", "last_name", "organization", "city", "job_title"),
+            *("department", "email", "email2", "phone", "mobile", "custom"),
+        ),
     ),
     "organization": Kind(
         "organization",
         "customers.Organization",
         _("Organizations"),
         "customers:organization_detail",
+        fields=(
+            *("name", "legal_name", "city", "industry", "email", "phone"),
+            *("customer_number", "custom"),
+        ),
     ),
 }
 
@@ -137,13 +153,27 @@ class SearchResults:
         return not self.groups
 
 
+# The ranks of a hit, best first: (spelling, exact, sound) as in backends.condition.
+# Each tier's matches include the tiers above it, except that sounding alike in the
+# title does not include a spelling elsewhere: the tiers are queried in this order,
+# each without the rows already found, so every row lands in its best tier.
+TIERS = (
+    (IN_TITLE, True, None),  # a word of the title, whole: "Meier" finds Meier
+    (IN_TITLE, False, None),  # the start of a word of the title: Meierhof
+    (IN_TITLE, False, IN_TITLE),  # a title that sounds alike (a typo): Mayer
+    (ANY, False, None),  # another field by spelling: anna@meier-gmbh.de, the city
+    (ANY, False, ANY),  # another field by sound
+)
+
+
 def search(*, user, q: str | None, kinds: Iterable[str] | None = None, limit: int = DEFAULT_LIMIT):
     """The records matching ``q`` that ``user`` may see, grouped by kind, at most
-    ``limit`` per kind: those matching by spelling first, then those found only by
-    the sound of a word (a typo); alphabetical within each. Per kind one query, and
-    a second for sound-alikes only when the first did not fill the page; nothing at
-    all for an empty query. Each query stops at the page (an ordered index scan on
-    PostgreSQL), so a common name costs no more than a rare one."""
+    ``limit`` per kind, ranked by ``TIERS``: a whole word of the title first, then
+    the start of one, then a title that sounds alike, then matches in other fields
+    by spelling, then by sound; alphabetical within each. Per kind one query per
+    tier, stopping as soon as the page is full (for a common name usually after the
+    first); nothing at all for an empty query. Each query stops at the page (an
+    ordered index scan on PostgreSQL), so a common name costs no more than a rare one."""
     query = clean_query(q)
     terms = parse_query(query)
     wanted = [k for k in KINDS if kinds is None or k in set(kinds)]
@@ -153,32 +183,61 @@ def search(*, user, q: str | None, kinds: Iterable[str] | None = None, limit: in
     backend = backend_for(connection)
     visible = SearchEntry.objects.visible_to(user)
     phonetic = any(t.phonetic for t in terms)
+    tiers = [t for t in TIERS if phonetic or t[2] is None]
     selective = len(terms) >= 3 or any(
         p.isdigit() and len(p) >= 5 for t in terms for p in t.prefixes
     )
-    columns = ("uuid", "title", "subtitle")
+    columns = ("id", "uuid", "title", "subtitle")
     groups = []
     for key in wanted:
         entries = visible.filter(kind=key).order_by(backend.sort(selective=selective), "id")
-        found = [
-            (*row, False)
-            for row in entries.filter(backend.matches(terms, phonetic=False)).values_list(*columns)[
-                : limit + 1
-            ]
-        ]
-        if phonetic and len(found) <= limit:
-            sound_alikes = entries.filter(
-                backend.matches(terms, phonetic=True),
-                backend.matches(terms, phonetic=False, negate=True),
-            ).values_list(*columns)[: limit + 1 - len(found)]
-            found += [(*row, True) for row in sound_alikes]
+        found: list[tuple] = []
+        for spelling, exact, sound in tiers:
+            rows = entries.filter(
+                backend.matches(terms, spelling=spelling, exact=exact, sound=sound)
+            )
+            if found:
+                # At most a page of ids: every earlier tier was exhausted.
+                rows = rows.exclude(id__in=[row[0] for row in found])
+            if sound == IN_TITLE:
+                # Sounding alike in the title, but perhaps spelled so elsewhere.
+                rows = rows.annotate(spelled=backend.matches(terms)).values_list(
+                    *columns, "spelled"
+                )
+                found += [(*row[:-1], not row[-1]) for row in rows[: limit + 1 - len(found)]]
+            else:
+                # The last tier holds only what no spelling found: sound alone.
+                rows = rows.values_list(*columns)
+                found += [(*row, sound is not None) for row in rows[: limit + 1 - len(found)]]
+            if len(found) > limit:
+                break
         if found:
             hits = [
                 Hit(kind=key, uuid=u, title=t, subtitle=s, phonetic=p)
-                for u, t, s, p in found[:limit]
+                for _id, u, t, s, p in found[:limit]
             ]
             groups.append(Group(key, KINDS[key].label, hits, more=len(found) > limit))
     return SearchResults(query=query, groups=groups)
+
+
+def matching_ids(*, kind: str, q: str | None):
+    """The ids of the records of ``kind`` matching ``q``, as a subquery for a
+    list's ``pk__in`` filter (the list applies visibility, filters and its own
+    order itself); None when ``q`` holds nothing searchable.
+
+    The words match by spelling as in ``search`` (umlauts either way, prefixes,
+    e-mail addresses, phone numbers in any notation, customer numbers), and a typo
+    by sound in the title only: a list is sorted by name, not by rank, so the
+    sound-alikes of a short prefix in other fields ("Mus" sounds like Mainz and
+    Münster) would bury the names sought among everyone living there.
+
+    A subquery rather than a list of hits: no cap on the number of matches, and the
+    database picks the plan — a GIN/FTS lookup for a rare word, a walk along the
+    list's sort index probing the (kind, object_id) index for a common one."""
+    terms = parse_query(clean_query(q))
+    if not terms:
+        return None
+    return backend_for(connection).object_ids(kind, terms, spelling=ANY, sound=IN_TITLE)
 
 
 # --- Writing ----------------------------------------------------------------------------

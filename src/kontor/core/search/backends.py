@@ -1,11 +1,13 @@
 """The vendor-specific SQL of the search index: FTS5 on SQLite, tsvector + GIN on
 PostgreSQL. Both answer the same question for a list of terms, so the search gives
-the same results on either database: does every term match, by a spelling prefix
-(``phonetic=False``) or also by its phonetic code (``phonetic=True``)? And they keep
-their full-text structure in step with the ``core_searchentry`` rows.
+the same results on either database: does every term match — by a spelling (as a
+prefix or a whole word), anywhere or in the title only, or also by its phonetic
+code? And they keep their full-text structure in step with the ``core_searchentry``
+rows.
 
 Terms come from ``tokens.parse_query`` and hold only ``[0-9a-z]`` and the phonetic
-marker, so the query syntax built here cannot be broken by user input.
+marker (the title marker is added here), so the query syntax built here cannot be
+broken by user input.
 """
 
 # S608/S611: the SQL here names only this module's constant tables; every value from
@@ -16,7 +18,7 @@ from django.db.models import BooleanField, F
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Collate, Lower
 
-from kontor.core.search.tokens import Term
+from kontor.core.search.tokens import TITLE, Term
 
 TABLE = "core_searchentry"
 FTS_TABLE = "core_searchentry_fts"
@@ -26,25 +28,54 @@ SORT_INDEX = "core_searchentry_sort"
 # The FTS5 table (SQLite) and the generated tsvector column with its GIN index
 # (PostgreSQL) are created by migration core/0006_searchentry.
 
+ANY, IN_TITLE = "any", "title"
 
-class SQLiteBackend:
+
+def _options(term: Term, *, spelling: str, exact: bool, sound: str | None):
+    """The tokens one term may match, each as (token, as a prefix?): its spellings,
+    anywhere or only in the title (``spelling``), as prefixes or whole words
+    (``exact``), and its phonetic code, anywhere or in the title (``sound``; None
+    for spelling only)."""
+    mark = TITLE if spelling == IN_TITLE else ""
+    options = [(mark + p, not exact) for p in term.prefixes]
+    if sound and term.phonetic:
+        code = (TITLE if sound == IN_TITLE else "") + term.phonetic
+        options.append((code, term.phonetic_prefix))
+    return options
+
+
+class _Backend:
+    def condition(
+        self, terms: list[Term], *, spelling=ANY, exact=False, sound=None
+    ) -> tuple[str, list]:
+        """SQL over ``core_searchentry`` (not aliased): does every term match?"""
+        raise NotImplementedError
+
+    def matches(self, terms: list[Term], **mode) -> RawSQL:
+        """``condition`` as an ORM filter on SearchEntry."""
+        sql, params = self.condition(terms, **mode)
+        return RawSQL(sql, params, output_field=BooleanField())
+
+    def object_ids(self, kind: str, terms: list[Term], **mode) -> RawSQL:
+        """The ids of the records of ``kind`` that match, as a subquery for
+        ``pk__in``. Raw, so that the condition's table name is not aliased away."""
+        sql, params = self.condition(terms, **mode)
+        return RawSQL(f"SELECT object_id FROM {TABLE} WHERE kind = %s AND {sql}", [kind, *params])
+
+
+class SQLiteBackend(_Backend):
     vendor = "sqlite"
 
-    def _expression(self, terms: list[Term], *, phonetic: bool, prefix: bool) -> str:
-        star = "*" if prefix else ""
+    def condition(self, terms, *, spelling=ANY, exact=False, sound=None):
         groups = []
         for term in terms:
-            options = [f'"{p}"{star}' for p in term.prefixes]
-            if phonetic and term.phonetic:
-                options.append(f'"{term.phonetic}"' + ("*" if term.phonetic_prefix else ""))
-            groups.append("(" + " OR ".join(options) + ")")
-        return " AND ".join(groups)
-
-    def matches(self, terms: list[Term], *, phonetic: bool, negate: bool = False) -> RawSQL:
-        query = self._expression(terms, phonetic=phonetic, prefix=True)
-        op = "NOT IN" if negate else "IN"
-        sql = f'"{TABLE}"."id" {op} (SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH %s)'
-        return RawSQL(sql, [query], output_field=BooleanField())
+            options = _options(term, spelling=spelling, exact=exact, sound=sound)
+            groups.append(
+                "(" + " OR ".join(f'"{t}"' + ("*" if p else "") for t, p in options) + ")"
+            )
+        query = " AND ".join(groups)
+        sql = f'"{TABLE}"."id" IN (SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH %s)'
+        return sql, [query]
 
     def sort(self, *, selective: bool = False):
         return F("sort_key")  # binary order: the keys are ASCII
@@ -66,23 +97,19 @@ class SQLiteBackend:
         cursor.execute(f"DELETE FROM {TABLE}")
 
 
-class PostgresBackend:
+class PostgresBackend(_Backend):
     vendor = "postgresql"
 
-    def _expression(self, terms: list[Term], *, phonetic: bool, prefix: bool) -> str:
-        star = ":*" if prefix else ""
+    def condition(self, terms, *, spelling=ANY, exact=False, sound=None):
         groups = []
         for term in terms:
-            options = [f"'{p}'{star}" for p in term.prefixes]
-            if phonetic and term.phonetic:
-                options.append(f"'{term.phonetic}'" + (":*" if term.phonetic_prefix else ""))
-            groups.append("(" + " | ".join(options) + ")")
-        return " & ".join(groups)
-
-    def matches(self, terms: list[Term], *, phonetic: bool, negate: bool = False) -> RawSQL:
-        query = self._expression(terms, phonetic=phonetic, prefix=True)
+            options = _options(term, spelling=spelling, exact=exact, sound=sound)
+            groups.append(
+                "(" + " | ".join(f"'{t}'" + (":*" if p else "") for t, p in options) + ")"
+            )
+        query = " & ".join(groups)
         sql = f'"{TABLE}"."vector" @@ to_tsquery(\'simple\'::regconfig, %s)'
-        return RawSQL(f"NOT ({sql})" if negate else sql, [query], output_field=BooleanField())
+        return sql, [query]
 
     def sort(self, *, selective: bool = False):
         """The database's collation may ignore spaces; "C" sorts like SQLite. For a

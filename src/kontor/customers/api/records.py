@@ -416,8 +416,9 @@ def person_vcard(request: HttpRequest, uuid: UUID, version: str = "4"):
     response=VCardImportOut,
     summary="Import persons from a .vcf file",
     description=(
-        "Every card becomes a person owned by you. Cards without a name, or whose "
-        "e-mail is already at a person you can see, are skipped (listed in `skipped`). "
+        "Every card becomes a person owned by you. Cards without a name, or that are "
+        "likely duplicates of a person you can see (or of an earlier card in the file), "
+        "are skipped (listed in `skipped` with the reason). "
         "An unreadable file or an invalid card is a 422 and imports nothing."
     ),
 )

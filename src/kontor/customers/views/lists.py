@@ -1,6 +1,7 @@
 """The person and organization lists: filters, sort, columns, "show more" (keyset),
 saved views, bulk actions and exports. The URL holds the whole state."""
 
+import uuid
 from urllib.parse import urlencode
 
 from django.contrib import messages
@@ -13,13 +14,13 @@ from django.utils.cache import patch_vary_headers
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from kontor.core import customfields
+from kontor.core import customfields, search
 from kontor.core.access import team_ids, user_can
 from kontor.core.api.pagination import paginate
 from kontor.core.models import BulkJob, SavedView, Team, User
 from kontor.core.permissions import Capability
 from kontor.customers import bulk, list_export, listing
-from kontor.customers.models import Tag
+from kontor.customers.models import Organization, Tag
 
 PAGE_SIZE = 50
 EMPTY_TEXT = {
@@ -87,6 +88,23 @@ def _cells(lq: listing.ListQuery, record) -> list:
 
 START_FILTERS = {"last_name", "name", "city", "postal_code", "email"}
 RANGE_TYPES = {"number", "decimal", "date"}
+# Relations to organizations, chosen with a picker (organization_suggest).
+PICKERS = {"organization", "parent"}
+SUGGESTIONS = 10
+
+
+def _picked(user, values: list[str]) -> str:
+    """The names of the chosen organizations the user may see, for the picker's box."""
+    uuids = []
+    for value in values:
+        try:
+            uuids.append(uuid.UUID(value))
+        except ValueError:
+            continue  # listing reports it as a filter error
+    if not uuids:
+        return ""
+    names = Organization.objects.visible_to(user).filter(uuid__in=uuids).order_by("name")
+    return ", ".join(names.values_list("name", flat=True))
 
 
 def _widgets(lq: listing.ListQuery, users, teams, tags) -> list[dict]:
@@ -123,6 +141,9 @@ def _widgets(lq: listing.ListQuery, users, teams, tags) -> list[dict]:
             result.append(widget("owner", label, "multi", choices))
         elif f.name == "team":
             result.append(widget("team", label, "multi", [(str(t.uuid), t.name) for t in teams]))
+        elif f.kind == listing.RELATION and f.name in PICKERS:
+            values = [v for v in params.getlist(f.name) if v]
+            result.append(widget(f.name, label, "record", picked=_picked(lq.user, values)))
         elif f.kind == listing.TAG:
             result.append(widget("tag", label, "multi", [(str(t.pk), t.name) for t in tags]))
         elif f.kind == listing.PRESENCE:
@@ -199,6 +220,21 @@ def _entity_list(request: HttpRequest, entity_name: str) -> HttpResponse:
     # The same URL answers a page or a fragment: caches must tell them apart.
     patch_vary_headers(response, ("HX-Request",))
     return response
+
+
+@login_required
+def organization_suggest(request: HttpRequest) -> HttpResponse:
+    """The organizations matching ``term`` that the user may see, for the pickers of
+    the list filters (an htmx fragment): ranked as in the global search."""
+    _require(request, Capability.CUSTOMERS_VIEW)
+    term = request.GET.get("term", "")
+    results = search.search(user=request.user, q=term, kinds=["organization"], limit=SUGGESTIONS)
+    hits = [hit for group in results.groups for hit in group.hits]
+    return render(
+        request,
+        "customers/record_list.html#suggestions",
+        {"hits": hits, "term": results.query},
+    )
 
 
 @login_required

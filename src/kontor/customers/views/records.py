@@ -34,6 +34,9 @@ def _detail(request, record, template):
             "can_see_psychographic": user_can(request.user, Capability.CUSTOMERS_PSYCHOGRAPHIC),
             "customer_sections": sections.customer_sections(),
             "registered_sections": sections.customer_section_keys(),
+            "customer_actions": sections.customer_action_templates(),
+            "record_kind": record._meta.model_name,  # "person" or "organization"
+            "can_log": user_can(request.user, Capability.ACTIVITIES_EDIT),
         },
     )
 

@@ -27,29 +27,50 @@ def person_vcard(request: HttpRequest, uuid) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 def person_import_vcard(request: HttpRequest) -> HttpResponse:
+    """Upload a .vcf file; cards that look like existing persons are listed, not
+    imported, each with a box to tick: "Import anyway" posts the ticked cards
+    (``cards``, as the result page carries them) without the duplicate check."""
     if not user_can(request.user, Capability.CUSTOMERS_EDIT):
         raise PermissionDenied
-    form = VCardImportForm(request.POST or None, request.FILES or None)
+    anyway = request.method == "POST" and "import_anyway" in request.POST
+    form = VCardImportForm(None if anyway else request.POST or None, request.FILES or None)
     result = None
-    if request.method == "POST" and form.is_valid():
+    content = None
+    if anyway:
+        try:
+            content = vcard.cards_from_b64(request.POST.getlist("cards"))
+        except vcard.VCardError as exc:
+            messages.error(request, " ".join(exc.messages))
+        else:
+            if not content:
+                messages.error(request, _("Tick the cards to import anyway."))
+                content = None
+    elif request.method == "POST" and form.is_valid():
         upload = form.cleaned_data["file"]
         if upload.size > vcard.MAX_FILE_SIZE:
             form.add_error("file", _("The file is larger than 2 MB."))
         else:
-            try:
-                result = vcard.person_import_vcards(actor=request.user, content=upload.read())
-            except vcard.VCardError as exc:
-                for message in exc.messages:
+            content = upload.read()
+    if content is not None:
+        try:
+            result = vcard.person_import_vcards(
+                actor=request.user, content=content, allow_duplicates=anyway
+            )
+        except vcard.VCardError as exc:
+            for message in exc.messages:
+                if anyway:  # no file field to show it at
+                    messages.error(request, message)
+                else:
                     form.add_error("file", message)
-            else:
-                created = len(result.created)
-                messages.success(
-                    request,
-                    ngettext("%(count)s person imported.", "%(count)s persons imported.", created)
-                    % {"count": created},
-                )
-                if not result.skipped:
-                    return redirect("customers:person_list")
+        else:
+            created = len(result.created)
+            messages.success(
+                request,
+                ngettext("%(count)s person imported.", "%(count)s persons imported.", created)
+                % {"count": created},
+            )
+            if not result.skipped:
+                return redirect("customers:person_list")
     return render(
         request,
         "customers/vcard_import.html",
