@@ -77,6 +77,7 @@ api.add_router("/", "kontor.core.api.customfields.router")
 api.add_router("/", customers_router)
 api.add_router("/", "kontor.activities.api.router")
 api.add_router("/", "kontor.mail.api.router")
+api.add_router("/", "kontor.processes.api.router")
 
 
 # pydantic's messages are English; the common ones in the user's language. Where

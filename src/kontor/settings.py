@@ -66,6 +66,7 @@ INSTALLED_APPS = [
     "kontor.customers",
     "kontor.activities",
     "kontor.mail",
+    "kontor.processes",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -303,6 +304,9 @@ PERIODIC_TASKS = [
     ("kontor.activities.tasks.send_reminders", REMINDER_SECONDS),
     ("kontor.mail.tasks.poll_mailboxes", MAIL_POLL_SECONDS),
 ]
+# Process deadlines count business days without German public holidays; a state code
+# ("BY", "NW" …) adds that state's holidays.
+PROCESS_HOLIDAY_STATE = os.environ.get("PROCESS_HOLIDAY_STATE", "")
 # The address links in e-mails (reminders, feed URLs) point to.
 SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 

@@ -10,6 +10,7 @@ urlpatterns = [
     path("customers/", include("kontor.customers.urls")),
     path("", include("kontor.activities.urls")),
     path("mail/", include("kontor.mail.urls")),
+    path("processes/", include("kontor.processes.urls")),
     path("api/v1/", api.urls),
     path("api/docs", core_views.api_docs, name="api_docs"),
     path("api/<path:rest>", core_views.api_not_found),

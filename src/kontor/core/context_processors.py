@@ -13,7 +13,7 @@ MODULES = [
     ("sales", _("Sales"), "core:module_sales", Capability.SALES_EDIT),
     ("service", _("Service"), "core:module_service", Capability.SERVICE_EDIT),
     ("marketing", _("Marketing"), "core:module_marketing", Capability.MARKETING_EDIT),
-    ("processes", _("Processes"), "core:module_processes", None),
+    ("processes", _("Processes"), "processes:process_list", None),
     ("analytics", _("Analytics"), "core:module_analytics", Capability.ANALYTICS_VIEW),
     ("admin", _("Administration"), "core:admin_home", Capability.ADMIN_USERS),
 ]

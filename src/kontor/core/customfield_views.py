@@ -16,6 +16,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from kontor.core import audit, customfield_services
 from kontor.core.access import user_can
 from kontor.core.customfields import ENTITIES
+from kontor.core.forms import add_service_errors
 from kontor.core.models import CustomField
 from kontor.core.permissions import Capability
 
@@ -70,14 +71,6 @@ class CustomFieldForm(forms.ModelForm):
         return {name: self.cleaned_data[name] for name in names}
 
 
-def _add_errors(form: forms.Form, exc: ValidationError) -> None:
-    if hasattr(exc, "error_dict"):
-        for name, messages_ in exc.message_dict.items():
-            form.add_error(name if name in form.fields else None, messages_)
-    else:
-        form.add_error(None, exc)
-
-
 def _status(form) -> int:
     return 422 if form.is_bound and form.errors else 200
 
@@ -111,7 +104,7 @@ def customfield_create(request: HttpRequest) -> HttpResponse:
                 actor=request.user, data={"entity": entity, **form.data_for_service()}
             )
         except ValidationError as exc:
-            _add_errors(form, exc)
+            add_service_errors(form, exc)
         else:
             messages.success(request, _("Field %(label)s created.") % {"label": field.label})
             return redirect(_list_url(entity))
@@ -136,7 +129,7 @@ def customfield_edit(request: HttpRequest, pk: int) -> HttpResponse:
                 actor=request.user, field=field, data=form.data_for_service()
             )
         except ValidationError as exc:
-            _add_errors(form, exc)
+            add_service_errors(form, exc)
         else:
             messages.success(request, _("Changes saved."))
             return redirect(_list_url(field.entity))

@@ -4,6 +4,7 @@ writes happen in kontor.core.services."""
 from django import forms
 from django.contrib.auth import forms as auth_forms
 from django.contrib.auth import password_validation
+from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from kontor.core import queries
@@ -175,3 +176,13 @@ class PasswordResetForm(auth_forms.PasswordResetForm):
             for user in User.objects.filter(email__iexact=email, is_active=True)
             if user.email.lower() == email.lower()
         )
+
+
+def add_service_errors(form: forms.Form, exc: ValidationError) -> None:
+    """A service's ValidationError on the form: each field's errors at that field when
+    the form has it, everything else above the form."""
+    if not hasattr(exc, "error_dict"):
+        form.add_error(None, exc)
+        return
+    for name, errors in exc.message_dict.items():
+        form.add_error(name if name in form.fields else None, errors)

@@ -56,7 +56,7 @@ urlpatterns = [
     ),
     path("admin/custom-fields/<int:pk>/move/", cf_views.customfield_move, name="customfield_move"),
 ]
-for key in ("sales", "service", "marketing", "processes", "analytics"):
+for key in ("sales", "service", "marketing", "analytics"):
     urlpatterns.append(
         path(f"{key}/", views.module_placeholder, {"key": key}, name=f"module_{key}")
     )

@@ -304,7 +304,7 @@ def _persons_by_address(addresses: list[str]) -> dict[str, list[Person]]:
     if not addresses:
         return {}
     found: dict[str, list[Person]] = {}
-    # email_key is the indexed lower-case e-mail; the second address has no key.
+    # email_key is the indexed lower-case e-mail; lower(email2) has an index of its own.
     first = Person.objects.filter(email_key__in=addresses).select_related("organization")
     second = (
         Person.objects.annotate(address=Lower("email2"))

@@ -13,7 +13,7 @@ Rules:
 """
 
 from django.core.exceptions import ValidationError
-from django.db.models import Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.http import Http404
 
 from kontor.activities.models import Activity
@@ -54,7 +54,8 @@ def can_review(user) -> bool:
 def messages_visible_to(user) -> QuerySet[MailMessage]:
     if not _active(user):
         return MailMessage.objects.none()
-    filed = Q(activity__in=Activity.objects.visible_to(user).values("pk"))
+    # Correlated: each message checks its own activity (see ActivityQuerySet.visible_to).
+    filed = Q(Exists(Activity.objects.visible_to(user).filter(pk=OuterRef("activity_id"))))
     waiting = Q(activity__isnull=True, direction=MailDirection.INCOMING) & review_scope(user)
     return MailMessage.objects.filter(filed | waiting)
 

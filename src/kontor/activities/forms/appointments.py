@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 
 from kontor.activities.models import ActivityKind, Appointment
 from kontor.activities.services.appointments import REPORT_KINDS
+from kontor.core.forms import add_service_errors
 from kontor.customers.models import Organization, Person
 
 LOCAL_FORMAT = "%Y-%m-%dT%H:%M"
@@ -161,11 +162,7 @@ class AppointmentForm(forms.Form):
         return data
 
     def add_service_errors(self, exc) -> None:
-        if hasattr(exc, "error_dict"):
-            for name, errors in exc.message_dict.items():
-                self.add_error(name if name in self.fields else None, errors)
-        else:
-            self.add_error(None, exc)
+        add_service_errors(self, exc)
 
 
 class CancelForm(forms.Form):
@@ -196,8 +193,4 @@ class ReportForm(forms.Form):
     outcome = forms.CharField(label=_("Outcome"), max_length=300, required=False)
 
     def add_service_errors(self, exc) -> None:
-        if hasattr(exc, "error_dict"):
-            for name, errors in exc.message_dict.items():
-                self.add_error(name if name in self.fields else None, errors)
-        else:
-            self.add_error(None, exc)
+        add_service_errors(self, exc)

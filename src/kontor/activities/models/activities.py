@@ -4,7 +4,7 @@ import uuid
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 from django.utils.translation import gettext_lazy as _
 
 ACTIVITY_TEXT_MAX_LENGTH = 100_000
@@ -42,9 +42,12 @@ class ActivityQuerySet(models.QuerySet):
         not_private = Q(private=False) | Q(author_id=user.pk)
         if record_visibility(user) == Visibility.ALL:
             return self.filter(not_private)
-        customers = Q(person__in=Person.objects.visible_to(user).values("pk")) | Q(
-            organization__in=Organization.objects.visible_to(user).values("pk")
-        )
+        # Correlated EXISTS, not "person IN (visible persons)": a page of a timeline
+        # then checks its few rows by primary key, instead of PostgreSQL hashing every
+        # person the user may see (hundreds of thousands) for each query.
+        customers = Exists(
+            Person.objects.visible_to(user).filter(pk=OuterRef("person_id"))
+        ) | Exists(Organization.objects.visible_to(user).filter(pk=OuterRef("organization_id")))
         return self.filter(customers, not_private)
 
 

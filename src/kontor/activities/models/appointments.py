@@ -3,7 +3,7 @@ user's time zone."""
 
 from django.conf import settings
 from django.db import models
-from django.db.models import F, Q
+from django.db.models import Exists, F, OuterRef, Q
 from django.utils.translation import gettext_lazy as _
 
 from kontor.core.models.records import OwnedRecord, VisibleQuerySet
@@ -20,8 +20,13 @@ class AppointmentQuerySet(VisibleQuerySet):
         """By the owner's role rule (own / team / all), and always to its attendees."""
         if user is None or not user.is_authenticated or not user.is_active:
             return self.none()
-        by_role = super().visible_to(user).values("pk")
-        return self.filter(Q(pk__in=by_role) | Q(attendees=user)).distinct()
+        condition = self.role_condition(user)
+        if condition is None:
+            return self
+        attending = Appointment.attendees.through.objects.filter(
+            appointment_id=OuterRef("pk"), user_id=user.pk
+        )
+        return self.filter(condition | Exists(attending))
 
 
 class Appointment(OwnedRecord):

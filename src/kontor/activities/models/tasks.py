@@ -33,8 +33,8 @@ class TaskQuerySet(VisibleQuerySet):
         created the task (a follow-up delegated to a colleague stays in sight)."""
         if user is None or not user.is_authenticated or not user.is_active:
             return self.none()
-        by_role = super().visible_to(user)
-        return self.filter(Q(pk__in=by_role.values("pk")) | Q(created_by_id=user.pk))
+        condition = self.role_condition(user)
+        return self if condition is None else self.filter(condition | Q(created_by_id=user.pk))
 
     def open(self) -> "TaskQuerySet":
         return self.filter(status=TaskStatus.OPEN)

@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 from kontor.activities.models import Activity, ActivityKind, Direction, Task
 from kontor.activities.services.activities import activity_create, require_can_log, require_visible
 from kontor.activities.services.tasks import task_create
+from kontor.core import hooks
 from kontor.core.normalize import company_key
 from kontor.customers import duplicates, services
 from kontor.customers.models import ContactRole, Organization, Person, Salutation
@@ -297,9 +298,7 @@ def capture_record(*, actor, data: CaptureData, via: str = "ui") -> CaptureResul
         )
     except ValidationError as exc:
         raise _renamed(exc, _TASK_ERRORS) from exc
-    # The customer-process issue starts its "trade-fair lead" process here, for the
-    # captured person and activity, once processes exist.
-    return CaptureResult(
+    result = CaptureResult(
         person=person,
         organization=organization,
         activity=activity,
@@ -307,6 +306,9 @@ def capture_record(*, actor, data: CaptureData, via: str = "ui") -> CaptureResul
         created_person=created_person,
         created_organization=created_organization,
     )
+    # Processes with the trade-fair trigger start here (kontor.processes registers).
+    hooks.emit("trade_fair_captured", result=result, actor=actor)
+    return result
 
 
 def resolve_choice(model, *, user, value, field: str):

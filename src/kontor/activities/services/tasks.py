@@ -26,7 +26,7 @@ from django.utils.translation import ngettext
 
 from kontor.activities.models import Activity, Recurrence, Task, TaskPriority, TaskStatus
 from kontor.activities.services.activities import clean_text, require_can_log, require_visible
-from kontor.core import audit
+from kontor.core import audit, hooks
 from kontor.core.models import AuditAction
 from kontor.customers.models import Organization, Person
 from kontor.customers.services import EditConflict
@@ -275,6 +275,7 @@ def task_done(*, actor, task: Task, via: str = "ui") -> Task:
         following.full_clean()
         following.save()
         audit.record(actor=actor, action=AuditAction.CREATE, instance=following, via=via)
+    hooks.emit("task_done", task=current, actor=actor)
     return current
 
 
@@ -292,6 +293,7 @@ def task_reopen(*, actor, task: Task, via: str = "ui") -> Task:
     current.save()
     current.refresh_from_db()
     audit.record(actor=actor, action=AuditAction.UPDATE, instance=current, before=before, via=via)
+    hooks.emit("task_reopened", task=current, actor=actor)
     return current
 
 

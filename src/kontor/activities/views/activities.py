@@ -27,6 +27,7 @@ from kontor.activities.queries import activities as queries
 from kontor.activities.services import activities as services
 from kontor.activities.services import attachments as attachment_services
 from kontor.core.access import user_can
+from kontor.core.forms import add_service_errors
 from kontor.core.middleware import UPLOAD_VIEW_NAMES
 from kontor.core.permissions import Capability
 from kontor.customers.models import Organization, Person
@@ -63,15 +64,6 @@ def _customer(request: HttpRequest, uuid) -> Person | Organization:
 def _subject(customer: Person | Organization) -> dict:
     kind = "person" if isinstance(customer, Person) else "organization"
     return {kind: customer}
-
-
-def _add_errors(form, exc: ValidationError) -> None:
-    """A service's field errors on the form's fields, the rest above the form."""
-    if hasattr(exc, "error_dict"):
-        for name, errors in exc.message_dict.items():
-            form.add_error(name if name in form.fields else None, errors)
-    else:
-        form.add_error(None, exc)
 
 
 # --- The 360° section ---------------------------------------------------------------------
@@ -136,7 +128,7 @@ def customer_log_call(request: HttpRequest, uuid) -> HttpResponse:
                 actor=request.user, **_subject(customer), **form.service_data()
             )
         except ValidationError as exc:
-            _add_errors(form, exc)
+            add_service_errors(form, exc)
     if not request.htmx:
         if activity is not None:
             messages.success(request, _("Call logged."))
@@ -178,7 +170,7 @@ def activity_log(request: HttpRequest, uuid) -> HttpResponse:
                 files=form.cleaned_data.get("files") or (),
             )
         except ValidationError as exc:
-            _add_errors(form, exc)
+            add_service_errors(form, exc)
         else:
             messages.success(request, _("Activity logged."))
             return redirect(activity.get_absolute_url())
@@ -242,7 +234,7 @@ def activity_edit(request: HttpRequest, uuid) -> HttpResponse:
             )
             status = 409
         except ValidationError as exc:
-            _add_errors(form, exc)
+            add_service_errors(form, exc)
         else:
             messages.success(request, _("Changes saved."))
             return redirect(activity.get_absolute_url())
@@ -284,7 +276,7 @@ def attachment_upload(request: HttpRequest, uuid) -> HttpResponse:
                 actor=request.user, activity=activity, files=form.cleaned_data["file"]
             )
         except ValidationError as exc:
-            _add_errors(form, exc)
+            add_service_errors(form, exc)
         else:
             messages.success(
                 request,

@@ -20,6 +20,7 @@ from kontor.activities.services import tasks as services
 from kontor.core import audit
 from kontor.core.access import get_object_for_user, user_can
 from kontor.core.api.pagination import DEFAULT_LIMIT, paginate
+from kontor.core.forms import add_service_errors
 from kontor.core.permissions import Capability
 from kontor.customers.models import Organization, Person
 
@@ -31,14 +32,6 @@ def _can_edit(request: HttpRequest) -> bool:
 def _require_edit(request: HttpRequest) -> None:
     if not _can_edit(request):
         raise PermissionDenied
-
-
-def _add_errors(form, exc: ValidationError) -> None:
-    if hasattr(exc, "error_dict"):
-        for name, errors in exc.message_dict.items():
-            form.add_error(name if name in form.fields else None, errors)
-    else:
-        form.add_error(None, exc)
 
 
 # --- My day ------------------------------------------------------------------------------
@@ -74,7 +67,7 @@ def task_quick_create(request: HttpRequest) -> HttpResponse:
                 **form.customer_links(),
             )
         except ValidationError as exc:
-            _add_errors(form, exc)
+            add_service_errors(form, exc)
         else:
             if not request.htmx:
                 messages.success(request, _("Task added."))
@@ -202,7 +195,7 @@ def task_create(request: HttpRequest) -> HttpResponse:
         try:
             task = services.task_create(actor=request.user, **form.service_data())
         except ValidationError as exc:
-            _add_errors(form, exc)
+            add_service_errors(form, exc)
         else:
             messages.success(request, _("Task added."))
             return redirect(task.get_absolute_url())
@@ -246,7 +239,7 @@ def task_edit(request: HttpRequest, uuid) -> HttpResponse:
                 form.add_error(None, str(exc))
                 status = 409
             except ValidationError as exc:
-                _add_errors(form, exc)
+                add_service_errors(form, exc)
             else:
                 messages.success(request, _("Changes saved."))
                 return redirect(saved.get_absolute_url())
@@ -312,7 +305,7 @@ def customer_tasks(request: HttpRequest, uuid) -> HttpResponse:
                 **{kind: record},
             )
         except ValidationError as exc:
-            _add_errors(form, exc)
+            add_service_errors(form, exc)
         else:
             if not request.htmx:
                 messages.success(request, _("Follow-up added."))

@@ -14,16 +14,23 @@ class VisibleQuerySet(models.QuerySet):
     def visible_to(self, user) -> "VisibleQuerySet":
         """The records ``user`` may see: the one rule behind every list, count,
         search, export and API endpoint."""
-        from kontor.core.access import record_visibility, team_ids
-
         if user is None or not user.is_authenticated or not user.is_active:
             return self.none()
+        condition = self.role_condition(user)
+        return self if condition is None else self.filter(condition)
+
+    @staticmethod
+    def role_condition(user) -> Q | None:
+        """The role's rule as a condition on owner and team (None: sees all), for
+        querysets that widen it (attendees of an appointment, creators of a task)."""
+        from kontor.core.access import record_visibility, team_ids
+
         scope = record_visibility(user)
         if scope == Visibility.ALL:
-            return self
+            return None
         if scope == Visibility.TEAM:
-            return self.filter(Q(owner_id=user.pk) | Q(team_id__in=team_ids(user)))
-        return self.filter(owner_id=user.pk)
+            return Q(owner_id=user.pk) | Q(team_id__in=team_ids(user))
+        return Q(owner_id=user.pk)
 
 
 class OwnedRecord(models.Model):

@@ -193,8 +193,10 @@ def search(*, user, q: str | None, kinds: Iterable[str] | None = None, limit: in
         entries = visible.filter(kind=key).order_by(backend.sort(selective=selective), "id")
         found: list[tuple] = []
         for spelling, exact, sound in tiers:
-            rows = entries.filter(
-                backend.matches(terms, spelling=spelling, exact=exact, sound=sound)
+            rows = _tier(
+                entries,
+                backend.matches(terms, spelling=spelling, exact=exact, sound=sound),
+                backend=backend,
             )
             if found:
                 # At most a page of ids: every earlier tier was exhausted.
@@ -218,6 +220,26 @@ def search(*, user, q: str | None, kinds: Iterable[str] | None = None, limit: in
             ]
             groups.append(Group(key, KINDS[key].label, hits, more=len(found) > limit))
     return SearchResults(query=query, groups=groups)
+
+
+# How many matches a tier may have to be sorted from its matches (see _tier).
+PROBE = 2000
+
+
+def _tier(entries, condition, *, backend):
+    """The entries matching ``condition``, ordered as ``entries``, fast whether the
+    matches are rare or common. The ordered query alone walks the sort index and
+    tests each entry, which stops early for a common word but reads the whole
+    kind (a million entries: a second) for a rare one — and the planner cannot tell
+    them apart for prefix queries. So first ask, unordered, for up to PROBE matches
+    (the full-text index answers that quickly): fewer means they are all, and they
+    are fetched by id and sorted (``selective`` keeps the planner off the sort index);
+    as many means the word is common and the walk along the sort index is short."""
+    matching = entries.filter(condition)
+    ids = list(matching.order_by().values_list("id", flat=True)[:PROBE])
+    if len(ids) < PROBE:
+        return entries.filter(id__in=ids).order_by(backend.sort(selective=True), "id")
+    return matching
 
 
 def matching_ids(*, kind: str, q: str | None):

@@ -1,4 +1,5 @@
 from django.db import models
+from django.db.models.functions import Lower
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
@@ -103,6 +104,8 @@ class Person(OwnedRecord):
                 fields=["team", "last_name", "first_name", "id"], name="person_team_name_idx"
             ),
             models.Index(fields=["email_key"], name="person_email_key_idx"),
+            # Incoming e-mail is matched on the second address too (mail.inbound).
+            models.Index(Lower("email2"), name="person_email2_lower_idx"),
             models.Index(fields=["phone_key"], name="person_phone_key_idx"),
             models.Index(fields=["phonetic_key", "city_key"], name="person_phonetic_city_idx"),
             models.Index(fields=["phonetic_key", "organization"], name="person_phonetic_org_idx"),

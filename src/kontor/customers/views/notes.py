@@ -17,6 +17,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
 from kontor.core.access import get_object_for_user, user_can
+from kontor.core.forms import add_service_errors
 from kontor.core.permissions import Capability
 from kontor.customers import notes
 from kontor.customers.models import Note, Organization, Person
@@ -82,14 +83,6 @@ def _back(request: HttpRequest, customer, form: NoteForm | None = None) -> HttpR
     return redirect(customer.get_absolute_url())
 
 
-def _add_errors(form: NoteForm, exc: ValidationError) -> None:
-    if hasattr(exc, "error_dict"):
-        for name, errors in exc.message_dict.items():
-            form.add_error("text" if name == "text" else None, errors)
-    else:
-        form.add_error(None, exc)
-
-
 def _notes(request: HttpRequest, customer) -> HttpResponse:
     if request.method == "GET":
         return _section(request, customer)
@@ -99,7 +92,7 @@ def _notes(request: HttpRequest, customer) -> HttpResponse:
         try:
             notes.note_create(actor=request.user, customer=customer, text=form.cleaned_data["text"])
         except ValidationError as exc:
-            _add_errors(form, exc)
+            add_service_errors(form, exc)
         else:
             if not request.htmx:
                 messages.success(request, _("Note added."))
@@ -141,7 +134,7 @@ def note_edit(request: HttpRequest, pk: int) -> HttpResponse:
         try:
             notes.note_update(actor=request.user, note=note, text=form.cleaned_data["text"])
         except ValidationError as exc:
-            _add_errors(form, exc)
+            add_service_errors(form, exc)
         else:
             if not request.htmx:
                 messages.success(request, _("Changes saved."))

@@ -13,7 +13,7 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.mail import make_msgid
 from django.db import transaction
-from django.db.models import Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.http import Http404
 from django.utils.translation import gettext as _
 
@@ -61,7 +61,8 @@ def outgoing_visible_to(user) -> QuerySet[MailMessage]:
     if user is None or not user.is_authenticated or not user.is_active:
         return MailMessage.objects.none()
     return MailMessage.objects.filter(direction=MailDirection.OUTGOING).filter(
-        Q(sender=user) | Q(activity__in=Activity.objects.visible_to(user).values("pk"))
+        Q(sender=user)
+        | Q(Exists(Activity.objects.visible_to(user).filter(pk=OuterRef("activity_id"))))
     )
 
 

@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from kontor.core.access import get_object_for_user, user_can
+from kontor.core.forms import add_service_errors
 from kontor.core.permissions import Capability
 from kontor.core.search import search
 from kontor.customers.models import Person
@@ -189,14 +190,6 @@ def mailbox_list(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _form_errors(form: MailboxForm, exc: ValidationError) -> None:
-    if hasattr(exc, "error_dict"):
-        for name, errors in exc.message_dict.items():
-            form.add_error(name if name in form.fields else None, errors)
-    else:
-        form.add_error(None, exc)
-
-
 @login_required
 @require_http_methods(["GET", "POST"])
 def mailbox_create(request: HttpRequest) -> HttpResponse:
@@ -212,7 +205,7 @@ def mailbox_create(request: HttpRequest) -> HttpResponse:
                 **form.values(),
             )
         except ValidationError as exc:
-            _form_errors(form, exc)
+            add_service_errors(form, exc)
         else:
             messages.success(request, _("Mailbox %(name)s added.") % {"name": mailbox.name})
             return redirect("mail:mailbox_list")
@@ -235,7 +228,7 @@ def mailbox_edit(request: HttpRequest, pk: int) -> HttpResponse:
                 **form.values(),
             )
         except ValidationError as exc:
-            _form_errors(form, exc)
+            add_service_errors(form, exc)
         else:
             messages.success(request, _("Changes saved."))
             return redirect("mail:mailbox_list")

@@ -14,6 +14,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from kontor.core.access import get_object_for_user, user_can
 from kontor.core.api.pagination import paginate
+from kontor.core.forms import add_service_errors
 from kontor.core.permissions import Capability
 from kontor.customers.models import Person
 from kontor.customers.notes import notes_of
@@ -51,14 +52,6 @@ def _template_choices(user) -> list[tuple[str, str]]:
     ]
 
 
-def _add_errors(form: ComposeForm, exc: ValidationError) -> None:
-    if hasattr(exc, "error_dict"):
-        for name, errors in exc.message_dict.items():
-            form.add_error(name if name in ("subject", "body") else None, errors)
-    else:
-        form.add_error(None, exc)
-
-
 def _filled(request: HttpRequest, person: Person, template: EmailTemplate) -> dict:
     """The form's initial subject and text: the template rendered for the person; if
     that fails (e.g. a field the user's role may not use), the template as written,
@@ -88,7 +81,7 @@ def _filled_form(request: HttpRequest, person: Person, template_uuid: str, choic
         return ComposeForm(initial=filled, template_choices=choices)
     form = ComposeForm(filled, template_choices=choices)
     form.is_valid()
-    _add_errors(form, error)
+    add_service_errors(form, error)
     return form
 
 
@@ -129,7 +122,7 @@ def compose(request: HttpRequest) -> HttpResponse:
                 template=_template(request, data["template"]),
             )
         except ValidationError as exc:
-            _add_errors(form, exc)
+            add_service_errors(form, exc)
         else:
             messages.success(
                 request,

@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from kontor.core.access import user_can
+from kontor.core.forms import add_service_errors
 from kontor.core.permissions import Capability
 from kontor.mail import merge
 from kontor.mail.forms.outgoing import TemplateForm
@@ -23,14 +24,6 @@ from kontor.mail.services import templates
 def _require_use(request: HttpRequest) -> None:
     if not templates.may_use_templates(request.user):
         raise PermissionDenied
-
-
-def _add_errors(form, exc: ValidationError) -> None:
-    if hasattr(exc, "error_dict"):
-        for name, errors in exc.message_dict.items():
-            form.add_error(name if name in form.fields else None, errors)
-    else:
-        form.add_error(None, exc)
 
 
 @login_required
@@ -89,7 +82,7 @@ def template_create(request: HttpRequest) -> HttpResponse:
                 shared=bool(data.get("shared")),
             )
         except ValidationError as exc:
-            _add_errors(form, exc)
+            add_service_errors(form, exc)
         except PermissionDenied:
             form.add_error(None, _("Your role does not allow this."))
         else:
@@ -130,7 +123,7 @@ def template_edit(request: HttpRequest, uuid) -> HttpResponse:
             form.data["version"] = str(exc.current.version)
             form.add_error(None, str(exc))
         except ValidationError as exc:
-            _add_errors(form, exc)
+            add_service_errors(form, exc)
         else:
             messages.success(request, _("Changes saved."))
             return redirect("mail:template_edit", uuid=template.uuid)

@@ -1,0 +1,15 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class ProcessesConfig(AppConfig):
+    name = "kontor.processes"
+    label = "processes"
+    verbose_name = _("Customer processes")
+
+    def ready(self) -> None:
+        from kontor.core.sections import CustomerSection, register_customer_section
+
+        register_customer_section(
+            CustomerSection("processes", "processes/includes/customer_processes.html", 5)
+        )

@@ -1,0 +1,37 @@
+from .definitions import (
+    AcceptanceStatus,
+    ActivityType,
+    Grade,
+    Lane,
+    Process,
+    ProcessVersion,
+    Responsible,
+    Step,
+    StepActivity,
+    SubjectKind,
+    Transition,
+    TriggerKind,
+    VersionStatus,
+)
+from .instances import InstanceStatus, ProcessInstance, StepRun, StepRunItem, StepRunStatus
+
+__all__ = [
+    "AcceptanceStatus",
+    "ActivityType",
+    "Grade",
+    "InstanceStatus",
+    "Lane",
+    "Process",
+    "ProcessInstance",
+    "ProcessVersion",
+    "Responsible",
+    "Step",
+    "StepActivity",
+    "StepRun",
+    "StepRunItem",
+    "StepRunStatus",
+    "SubjectKind",
+    "Transition",
+    "TriggerKind",
+    "VersionStatus",
+]

@@ -1,0 +1,180 @@
+"""Running processes: an instance of a process version on one customer record, and
+one record per step it entered (the figures are computed from these, never from
+counters)."""
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Exists, OuterRef, Q
+from django.utils.translation import gettext_lazy as _
+
+from .definitions import ProcessVersion, Step, StepActivity
+
+
+class InstanceStatus(models.TextChoices):
+    RUNNING = "running", _("Running")
+    PAUSED = "paused", _("Paused")
+    COMPLETED = "completed", _("Completed")
+    CANCELLED = "cancelled", _("Cancelled")
+
+
+class StepRunStatus(models.TextChoices):
+    ACTIVE = "active", _("In progress")
+    DONE = "done", _("Done")
+    LEFT = "left", _("Left (instance cancelled)")
+
+
+class ProcessInstanceQuerySet(models.QuerySet):
+    def visible_to(self, user) -> "ProcessInstanceQuerySet":
+        """Instances on customer records ``user`` may see."""
+        from kontor.core.access import record_visibility
+        from kontor.core.permissions import Visibility
+        from kontor.customers.models import Organization, Person
+
+        if user is None or not user.is_authenticated or not user.is_active:
+            return self.none()
+        if record_visibility(user) == Visibility.ALL:
+            return self
+        # Correlated EXISTS: checked per row by primary key (see ActivityQuerySet).
+        return self.filter(
+            Exists(Person.objects.visible_to(user).filter(pk=OuterRef("person_id")))
+            | Exists(Organization.objects.visible_to(user).filter(pk=OuterRef("organization_id")))
+        )
+
+
+class ProcessInstance(models.Model):
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    version = models.ForeignKey(ProcessVersion, on_delete=models.PROTECT, related_name="instances")
+    person = models.ForeignKey(
+        "customers.Person",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="process_instances",
+    )
+    organization = models.ForeignKey(
+        "customers.Organization",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="process_instances",
+    )
+    status = models.CharField(
+        _("status"), max_length=10, choices=InstanceStatus.choices, default=InstanceStatus.RUNNING
+    )
+    current_step = models.ForeignKey(
+        Step, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    started_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # "manual", or the trigger that started it.
+    started_via = models.CharField(max_length=30, default="manual")
+    started_at = models.DateTimeField(_("started"), auto_now_add=True)
+    ended_at = models.DateTimeField(_("ended"), null=True, blank=True)
+    goal_reached = models.BooleanField(_("goal reached"), default=False)
+    cancel_reason = models.TextField(_("reason"), max_length=2000, blank=True)
+    # Optimistic locking: two browsers completing the same step at once.
+    lock_version = models.PositiveIntegerField(default=1, editable=False)
+
+    objects = ProcessInstanceQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-started_at", "-id"]
+        verbose_name = _("process instance")
+        verbose_name_plural = _("process instances")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(person__isnull=False) | Q(organization__isnull=False),
+                name="process_instance_has_subject",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["version", "status"], name="instance_version_status"),
+            models.Index(fields=["person", "status"], name="instance_person_status"),
+            models.Index(fields=["organization", "status"], name="instance_org_status"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.version} #{self.pk}"
+
+    def get_absolute_url(self) -> str:
+        from django.urls import reverse
+
+        return reverse("processes:instance_detail", args=[self.uuid])
+
+
+class StepRun(models.Model):
+    """One step of one instance: when it was entered, when it is due, when it was done."""
+
+    instance = models.ForeignKey(
+        ProcessInstance, on_delete=models.CASCADE, related_name="step_runs"
+    )
+    step = models.ForeignKey(Step, on_delete=models.PROTECT, related_name="runs")
+    status = models.CharField(
+        max_length=10, choices=StepRunStatus.choices, default=StepRunStatus.ACTIVE
+    )
+    entered_at = models.DateTimeField(_("entered"))
+    due_at = models.DateTimeField(_("due"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+    finished_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # The user the step's work was assigned to when it was entered.
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    overdue_notified_at = models.DateTimeField(null=True, blank=True)
+    escalated_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["instance", "entered_at", "id"]
+        verbose_name = _("step record")
+        verbose_name_plural = _("step records")
+        constraints = [
+            # At most one active step per instance (no branch runs in parallel).
+            models.UniqueConstraint(
+                fields=["instance"], condition=Q(status="active"), name="one_active_step_run"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["step", "status"], name="step_run_step_status"),
+            models.Index(fields=["status", "due_at"], name="step_run_status_due"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.step} ({self.get_status_display()})"
+
+
+class StepRunItem(models.Model):
+    """The work a step run created for one of its activities: the task, the e-mail,
+    the appointment — or, for a field or checklist item, just the done mark."""
+
+    step_run = models.ForeignKey(StepRun, on_delete=models.CASCADE, related_name="items")
+    activity = models.ForeignKey(StepActivity, on_delete=models.PROTECT, related_name="+")
+    task = models.ForeignKey(
+        "activities.Task", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    appointment = models.ForeignKey(
+        "activities.Appointment", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    mail = models.ForeignKey(
+        "mail.MailMessage", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    done_at = models.DateTimeField(null=True, blank=True)
+    done_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["step_run", "activity__position", "id"]
+        verbose_name = _("step item")
+        verbose_name_plural = _("step items")
+        constraints = [
+            models.UniqueConstraint(fields=["step_run", "activity"], name="step_item_unique")
+        ]
+        indexes = [models.Index(fields=["task"], name="step_item_task")]
+
+    def __str__(self) -> str:
+        return str(self.activity)
