@@ -217,6 +217,9 @@ def load_demo(
             users=users,
             progress=progress,
         )
+        from kontor.processes.scenes import scenes_install
+
+        scenes_install(language="de")
     search.rebuild(progress=progress)
     progress(f"  done in {time.monotonic() - started:.1f} s")
     return {

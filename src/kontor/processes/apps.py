@@ -13,3 +13,6 @@ class ProcessesConfig(AppConfig):
         register_customer_section(
             CustomerSection("processes", "processes/includes/customer_processes.html", 5)
         )
+        from kontor.processes import engine_hooks
+
+        engine_hooks.register()

@@ -5,3 +5,4 @@ from ninja import Router
 router = Router()
 router.add_router("", "kontor.processes.api.definitions.router")
 router.add_router("", "kontor.processes.api.instances.router")
+router.add_router("", "kontor.processes.api.bpmn.router")

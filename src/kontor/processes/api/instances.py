@@ -1,3 +1,293 @@
-from ninja import Router
+"""Running processes in the API: list and start instances, read one with its
+current step's items, mark an item done, choose a branch, cancel. The same services
+and rules as the instance page (kontor.processes.services.instances)."""
+
+from datetime import datetime
+from uuid import UUID
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import HttpRequest
+from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext as _
+from ninja import Query, Router, Schema, Status
+from pydantic import Field
+
+from kontor.core.access import get_object_for_user, user_can
+from kontor.core.api.pagination import MAX_CURSOR_LENGTH, MAX_LIMIT, CursorPage, paginate
+from kontor.core.api.schemas import InputSchema
+from kontor.core.permissions import Capability
+from kontor.customers.models import Organization, Person
+from kontor.processes.models import (
+    InstanceStatus,
+    Process,
+    ProcessInstance,
+    StepRunItem,
+    StepRunStatus,
+    Transition,
+)
+from kontor.processes.services import instances as engine
 
 router = Router(tags=["processes"])
+
+INSTANCE_ORDER = ("-started_at", "-id")
+
+
+class ItemOut(Schema):
+    id: int
+    title: str
+    kind: str
+    required: bool
+    done_at: datetime | None
+    task: UUID | None = Field(description="The task created for the item, if any.")
+
+
+class TransitionOut(Schema):
+    id: int
+    label: str
+    target: str = Field(description="Key of the step it leads to.")
+
+
+class StepRunOut(Schema):
+    step: str = Field(description="The step's key.")
+    name: str
+    status: str
+    entered_at: datetime
+    due_at: datetime | None
+    finished_at: datetime | None
+    assignee: str | None
+
+
+class InstanceOut(Schema):
+    uuid: UUID
+    process: UUID
+    process_name: str
+    version: int
+    status: str
+    person: UUID | None
+    organization: UUID | None
+    current_step: str | None = Field(description="Key of the current (or final) step.")
+    started_at: datetime
+    started_via: str
+    ended_at: datetime | None
+    goal_reached: bool
+    cancel_reason: str
+    lock_version: int
+
+
+class InstanceDetailOut(InstanceOut):
+    items: list[ItemOut] = Field(description="The current step's items.")
+    choices: list[TransitionOut] = Field(
+        description="Ways on to choose between (POST …/choose); empty when none is due."
+    )
+    steps: list[StepRunOut]
+
+
+class InstancePage(CursorPage):
+    items: list[InstanceOut]
+
+
+class InstanceListParams(Schema):
+    person: UUID | None = None
+    organization: UUID | None = None
+    process: UUID | None = None
+    status: InstanceStatus | None = None
+    cursor: str | None = Field(None, max_length=MAX_CURSOR_LENGTH)
+    limit: int = Field(50, ge=1, le=MAX_LIMIT)
+
+
+class InstanceStartIn(InputSchema):
+    process: UUID = Field(description="The process; its published version starts.")
+    person: UUID | None = None
+    organization: UUID | None = None
+
+
+class ChooseIn(InputSchema):
+    transition: int
+    lock_version: int | None = None
+
+
+class CancelIn(InputSchema):
+    reason: str = Field(max_length=2000)
+
+
+class DoneIn(InputSchema):
+    lock_version: int | None = None
+
+
+def _require(request: HttpRequest, capability: str) -> None:
+    if not user_can(request.auth, capability):
+        raise PermissionDenied(_("Your role does not allow this."))
+
+
+def _out(instance: ProcessInstance) -> dict:
+    process = instance.version.process
+    return {
+        "uuid": instance.uuid,
+        "process": process.uuid,
+        "process_name": process.name,
+        "version": instance.version.number,
+        "status": instance.status,
+        "person": instance.person.uuid if instance.person_id else None,
+        "organization": instance.organization.uuid if instance.organization_id else None,
+        "current_step": instance.current_step.key if instance.current_step_id else None,
+        "started_at": instance.started_at,
+        "started_via": instance.started_via,
+        "ended_at": instance.ended_at,
+        "goal_reached": instance.goal_reached,
+        "cancel_reason": instance.cancel_reason,
+        "lock_version": instance.lock_version,
+    }
+
+
+def _detail(instance: ProcessInstance) -> dict:
+    runs = list(instance.step_runs.select_related("step", "assignee").order_by("entered_at", "id"))
+    active = next((r for r in runs if r.status == StepRunStatus.ACTIVE), None)
+    items = (
+        active.items.select_related("activity", "task").order_by("activity__position", "id")
+        if active
+        else []
+    )
+    return {
+        **_out(instance),
+        "items": [
+            {
+                "id": item.pk,
+                "title": item.activity.title,
+                "kind": item.activity.kind,
+                "required": item.activity.required,
+                "done_at": item.done_at,
+                "task": item.task.uuid if item.task_id else None,
+            }
+            for item in items
+        ],
+        "choices": [
+            {"id": t.pk, "label": t.label, "target": t.target.key}
+            for t in engine.choices_for(instance, active)
+        ],
+        "steps": [
+            {
+                "step": run.step.key,
+                "name": run.step.name,
+                "status": run.status,
+                "entered_at": run.entered_at,
+                "due_at": run.due_at,
+                "finished_at": run.finished_at,
+                "assignee": run.assignee.get_username() if run.assignee_id else None,
+            }
+            for run in runs
+        ],
+    }
+
+
+def _get(request: HttpRequest, uuid: UUID) -> ProcessInstance:
+    _require(request, Capability.CUSTOMERS_VIEW)
+    return get_object_for_user(
+        ProcessInstance,
+        request.auth,
+        uuid=uuid,
+        related=("version__process", "person", "organization", "current_step"),
+    )
+
+
+@router.get("/process-instances", response=InstancePage, summary="Process instances")
+def instance_list(request: HttpRequest, params: Query[InstanceListParams]):
+    _require(request, Capability.CUSTOMERS_VIEW)
+    rows = ProcessInstance.objects.visible_to(request.auth).select_related(
+        "version__process", "person", "organization", "current_step"
+    )
+    if params.person:
+        rows = rows.filter(person__uuid=params.person)
+    if params.organization:
+        rows = rows.filter(organization__uuid=params.organization)
+    if params.process:
+        rows = rows.filter(version__process__uuid=params.process)
+    if params.status:
+        rows = rows.filter(status=params.status)
+    page, next_cursor = paginate(
+        rows, cursor=params.cursor, limit=params.limit, order=INSTANCE_ORDER
+    )
+    return {"items": [_out(row) for row in page], "next_cursor": next_cursor}
+
+
+@router.post("/process-instances", response={201: InstanceDetailOut}, summary="Start a process")
+def instance_start(request: HttpRequest, payload: InstanceStartIn):
+    _require(request, Capability.ACTIVITIES_EDIT)
+    process = get_object_or_404(Process, uuid=payload.process)
+    person = (
+        get_object_for_user(Person, request.auth, uuid=payload.person) if payload.person else None
+    )
+    organization = (
+        get_object_for_user(Organization, request.auth, uuid=payload.organization)
+        if payload.organization
+        else None
+    )
+    instance = engine.instance_start(
+        actor=request.auth,
+        version_or_process=process,
+        person=person,
+        organization=organization,
+        via="api",
+    )
+    return Status(201, _detail(_get(request, instance.uuid)))
+
+
+@router.get(
+    "/process-instances/{uuid:uuid}", response=InstanceDetailOut, summary="A process instance"
+)
+def instance_detail(request: HttpRequest, uuid: UUID):
+    return _detail(_get(request, uuid))
+
+
+@router.post(
+    "/process-instances/{uuid:uuid}/items/{item_id}/done",
+    response=InstanceDetailOut,
+    summary="Mark an item of the current step done",
+)
+def instance_item_done(
+    request: HttpRequest, uuid: UUID, item_id: int, payload: DoneIn | None = None
+):
+    instance = _get(request, uuid)
+    _require(request, Capability.ACTIVITIES_EDIT)
+    item = get_object_or_404(StepRunItem, pk=item_id, step_run__instance=instance)
+    engine.item_done(
+        actor=request.auth,
+        item=item,
+        lock_version=payload.lock_version if payload else None,
+        via="api",
+    )
+    return _detail(_get(request, uuid))
+
+
+@router.post(
+    "/process-instances/{uuid:uuid}/choose",
+    response=InstanceDetailOut,
+    summary="Choose the way on at a branch",
+)
+def instance_choose(request: HttpRequest, uuid: UUID, payload: ChooseIn):
+    instance = _get(request, uuid)
+    _require(request, Capability.ACTIVITIES_EDIT)
+    transition = Transition.objects.filter(pk=payload.transition, version=instance.version).first()
+    if transition is None:
+        raise ValidationError(
+            {"transition": [_("This way does not lead out of the current step.")]}
+        )
+    engine.step_choose(
+        actor=request.auth,
+        instance=instance,
+        transition=transition,
+        lock_version=payload.lock_version,
+        via="api",
+    )
+    return _detail(_get(request, uuid))
+
+
+@router.post(
+    "/process-instances/{uuid:uuid}/cancel",
+    response=InstanceDetailOut,
+    summary="Cancel a process instance (reason required)",
+)
+def instance_cancel(request: HttpRequest, uuid: UUID, payload: CancelIn):
+    instance = _get(request, uuid)
+    _require(request, Capability.ACTIVITIES_EDIT)
+    engine.instance_cancel(actor=request.auth, instance=instance, reason=payload.reason, via="api")
+    return _detail(_get(request, uuid))

@@ -1,3 +1,152 @@
-from django.urls import path  # noqa: F401
+"""The requirements document (Lastenheft) of a process version as PDF and DOCX, and
+the acceptance page where each requirement is marked accepted or open.
 
-urlpatterns: list = []
+Process definitions are not customer data: whoever may see customers
+(``customers.view``) may read the document. Marking acceptance needs
+``processes.manage``."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import path, reverse
+from django.utils.text import slugify
+from django.utils.translation import get_language
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods
+
+from kontor.core.access import user_can
+from kontor.core.forms import add_service_errors
+from kontor.core.permissions import Capability
+from kontor.processes.forms.requirements import AcceptanceForm
+from kontor.processes.models import Process, ProcessVersion, StepActivity, VersionStatus
+from kontor.processes.requirements_doc import document_build, render_docx, render_pdf
+from kontor.processes.services.requirements import requirement_accept
+
+DOCX_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+
+
+def _process_version(request: HttpRequest, uuid) -> ProcessVersion:
+    """The asked-for version (``?version=N``; else the published, else the newest)."""
+    if not user_can(request.user, Capability.CUSTOMERS_VIEW):
+        raise PermissionDenied
+    process = get_object_or_404(Process, uuid=uuid)
+    versions = ProcessVersion.objects.filter(process=process).select_related("process")
+    number = request.GET.get("version")
+    if number not in (None, ""):
+        try:
+            return versions.get(number=int(number))
+        except (ValueError, ProcessVersion.DoesNotExist) as exc:
+            raise Http404 from exc
+    version = versions.filter(status=VersionStatus.PUBLISHED).first() or versions.first()
+    if version is None:
+        raise Http404
+    return version
+
+
+def _language(request: HttpRequest) -> str:
+    lang = request.GET.get("lang") or (get_language() or "de")[:2]
+    return lang if lang in ("de", "en") else "de"
+
+
+def _filename(version: ProcessVersion, language: str, ext: str) -> str:
+    name = slugify(version.process.name) or "process"
+    return f"lastenheft-{name}-v{version.number}-{language}.{ext}"
+
+
+@login_required
+@require_GET
+def requirements_pdf(request: HttpRequest, uuid) -> HttpResponse:
+    version = _process_version(request, uuid)
+    language = _language(request)
+    response = HttpResponse(render_pdf(version, language), content_type="application/pdf")
+    response["Content-Disposition"] = (
+        f'attachment; filename="{_filename(version, language, "pdf")}"'
+    )
+    return response
+
+
+@login_required
+@require_GET
+def requirements_docx(request: HttpRequest, uuid) -> HttpResponse:
+    version = _process_version(request, uuid)
+    language = _language(request)
+    response = HttpResponse(render_docx(version, language), content_type=DOCX_TYPE)
+    response["Content-Disposition"] = (
+        f'attachment; filename="{_filename(version, language, "docx")}"'
+    )
+    return response
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def acceptance(request: HttpRequest, uuid) -> HttpResponse:
+    version = _process_version(request, uuid)
+    can_manage = user_can(request.user, Capability.PROCESSES_MANAGE)
+    failed: AcceptanceForm | None = None
+    if request.method == "POST":
+        if not can_manage:
+            raise PermissionDenied
+        form = AcceptanceForm(request.POST)
+        if form.is_valid():
+            activity = StepActivity.objects.filter(
+                pk=form.cleaned_data["activity"], step__version=version
+            ).first()
+            if activity is None:
+                raise Http404
+            try:
+                requirement_accept(
+                    actor=request.user,
+                    activity=activity,
+                    acceptance=form.cleaned_data["acceptance"],
+                    comment=form.cleaned_data["comment"],
+                    via="ui",
+                )
+            except ValidationError as exc:
+                add_service_errors(form, exc)
+            else:
+                messages.success(request, _("Acceptance saved."))
+                url = reverse("processes:acceptance", args=[version.process.uuid])
+                return redirect(f"{url}?version={version.number}#req-{activity.pk}")
+        failed = form
+
+    doc = document_build(version, language=(get_language() or "de")[:2])
+    rows = []
+    for step in doc.steps:
+        items = []
+        for requirement in step.requirements:
+            if failed is not None and str(failed.data.get("activity")) == str(
+                requirement.activity_id
+            ):
+                form = failed
+            else:
+                form = AcceptanceForm(
+                    initial={
+                        "activity": requirement.activity_id,
+                        "acceptance": "accepted" if requirement.accepted else "open",
+                        "comment": requirement.comment,
+                    },
+                    auto_id=f"id_req{requirement.activity_id}_%s",
+                )
+            items.append((requirement, form))
+        rows.append((step, items))
+    return render(
+        request,
+        "processes/requirements_acceptance.html",
+        {
+            "process": version.process,
+            "version": version,
+            "doc": doc,
+            "rows": rows,
+            "can_manage": can_manage,
+        },
+        status=400 if failed is not None else 200,
+    )
+
+
+urlpatterns = [
+    path("<uuid:uuid>/requirements.pdf", requirements_pdf, name="requirements_pdf"),
+    path("<uuid:uuid>/requirements.docx", requirements_docx, name="requirements_docx"),
+    path("<uuid:uuid>/acceptance/", acceptance, name="acceptance"),
+]

@@ -1,0 +1,189 @@
+"""Validation of process versions: each bad case of the issue gives one clear problem
+with a stable code and the step it is about; a sound version gives none."""
+
+import itertools
+
+import pytest
+from django.utils import translation
+
+from kontor.processes.models import (
+    Process,
+    ProcessVersion,
+    Step,
+    Transition,
+)
+from kontor.processes.validation import Problem, validate_version
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _english():
+    # Messages are asserted in English (the msgids); the default language is German.
+    with translation.override("en"):
+        yield
+
+
+def build(steps: str, ways: list[tuple] = (), *, process: Process | None = None) -> ProcessVersion:
+    """A draft version from a compact spec: ``steps`` is "a b c* d*" (``*`` ends the
+    process), ``ways`` are (source, target[, label[, condition]]) by key."""
+    process = process or Process.objects.create(name="Messe")
+    number = ProcessVersion.objects.filter(process=process).count() + 1
+    version = ProcessVersion.objects.create(process=process, number=number, goal="Auftrag")
+    by_key = {}
+    for position, spec in enumerate(steps.split()):
+        key = spec.rstrip("*")
+        by_key[key] = Step.objects.create(
+            version=version, key=key, name=key.upper(), position=position, is_end=spec.endswith("*")
+        )
+    for source, target, *rest in ways:
+        label = rest[0] if rest else ""
+        condition = rest[1] if len(rest) > 1 else {}
+        Transition.objects.create(
+            version=version,
+            source=by_key[source],
+            target=by_key[target],
+            label=label,
+            condition=condition,
+        )
+    return version
+
+
+def codes(version) -> list[tuple[str, str | None]]:
+    return [(p.code, p.step) for p in validate_version(version)]
+
+
+def test_a_straight_process_is_sound():
+    version = build("a b c*", [("a", "b"), ("b", "c")])
+    assert validate_version(version) == []
+
+
+def test_a_branch_with_labels_and_a_loop_with_an_exit_is_sound():
+    version = build(
+        "a b c d*",
+        [("a", "b"), ("b", "c", "Interested"), ("b", "d", "Not interested"), ("c", "b")],
+    )
+    assert validate_version(version) == []
+
+
+def test_a_branch_by_condition_and_one_unlabelled_default_is_sound():
+    version = build(
+        "a b* c*",
+        [("a", "b", "", {"field": "person.lifecycle", "equals": "customer"}), ("a", "c")],
+    )
+    assert validate_version(version) == []
+
+
+def test_no_steps():
+    version = build("")
+    assert validate_version(version) == [
+        Problem("no_steps", "The process has no steps. Add at least a start and an end.", None)
+    ]
+
+
+def test_a_step_without_a_responsible_role():
+    version = build("a b*", [("a", "b")])
+    Step.objects.filter(version=version, key="a").update(responsible="")
+    assert validate_version(version) == [
+        Problem("no_responsible", "Step “A” has no responsible role.", "a")
+    ]
+
+
+def test_a_branch_that_leads_nowhere():
+    version = build("a b c*", [("a", "b", "Yes"), ("a", "c", "No")])
+    assert validate_version(version) == [
+        Problem(
+            "dead_end",
+            "Step “B” leads nowhere: add a way on, or mark it as ending the process.",
+            "b",
+        )
+    ]
+
+
+def test_a_loop_with_no_exit():
+    version = build("a b c d*", [("a", "b", "Go"), ("a", "d", "Stop"), ("b", "c"), ("c", "b")])
+    assert validate_version(version) == [
+        Problem(
+            "loop_without_exit",
+            "The steps “B”, “C” form a loop with no way out to an end step.",
+            "b",
+        )
+    ]
+
+
+def test_a_step_looping_on_itself_for_ever():
+    version = build("a b c*", [("a", "b", "x"), ("a", "c", "y"), ("b", "b")])
+    assert codes(version) == [("loop_without_exit", "b")]
+
+
+def test_no_end_step():
+    version = build("a b", [("a", "b"), ("b", "a")])
+    assert codes(version) == [("no_end", None)]
+
+
+def test_an_end_step_with_ways_on():
+    version = build("a b* c*", [("a", "b"), ("b", "c")])
+    assert codes(version) == [("end_has_outgoing", "b")]
+
+
+def test_an_unreachable_step():
+    version = build("a b* c", [("a", "b"), ("c", "b")])
+    assert validate_version(version) == [
+        Problem("unreachable", "Step “C” cannot be reached from the start “A”.", "c")
+    ]
+
+
+def test_the_first_step_is_the_start_and_must_not_end_the_process():
+    version = build("a* b c*", [("b", "c")])
+    assert codes(version) == [("start_is_end", "a"), ("unreachable", "b"), ("unreachable", "c")]
+
+
+def test_a_single_end_step_is_a_complete_if_trivial_process():
+    assert validate_version(build("done*")) == []
+
+
+def test_a_branch_the_user_cannot_tell_apart():
+    version = build("a b* c*", [("a", "b"), ("a", "c")])
+    assert validate_version(version) == [
+        Problem(
+            "ambiguous_branch",
+            "Step “A” branches, but more than one way on has neither a condition nor a "
+            "label: the user could not tell them apart.",
+            "a",
+        )
+    ]
+
+
+def test_a_transition_to_a_step_of_another_version():
+    version = build("a b*", [("a", "b")])
+    other = build("x*", process=version.process)
+    Transition.objects.create(
+        version=version,
+        source=Step.objects.get(version=version, key="a"),
+        target=Step.objects.get(version=other, key="x"),
+        label="elsewhere",
+    )
+    assert codes(version) == [("foreign_transition", "a")]
+
+
+def test_several_problems_are_all_listed_in_a_stable_order():
+    version = build("a b c", [("a", "b"), ("b", "a")])
+    Step.objects.filter(version=version, key="b").update(responsible="")
+    assert codes(version) == [
+        ("no_responsible", "b"),
+        ("dead_end", "c"),
+        ("unreachable", "c"),
+        ("no_end", None),
+    ]
+
+
+def test_validation_costs_two_queries(django_assert_num_queries):
+    version = build("a b c d*", [("a", "b"), ("b", "c"), ("c", "d")])
+    with django_assert_num_queries(2):
+        validate_version(version)
+
+
+def test_a_long_chain_does_not_hit_the_recursion_limit():
+    keys = [f"s{i}" for i in range(1500)]
+    version = build(" ".join([*keys[:-1], keys[-1] + "*"]), list(itertools.pairwise(keys)))
+    assert validate_version(version) == []
