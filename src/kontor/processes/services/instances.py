@@ -39,6 +39,7 @@ from kontor.customers.models import Organization, Person
 from kontor.processes.business_days import add_business_days
 from kontor.processes.models import (
     ActivityType,
+    Grade,
     InstanceStatus,
     Process,
     ProcessInstance,
@@ -190,7 +191,8 @@ def _enter(instance: ProcessInstance, step: Step, *, actor, via: str) -> StepRun
         assignee=assignee,
     )
     process = instance.version.process
-    for activity in step.activities.order_by("position", "id"):
+    # Out-of-scope requirements (Abgrenzung) are documented, not worked in Kontor.
+    for activity in step.activities.exclude(grade=Grade.OUT_OF_SCOPE).order_by("position", "id"):
         task = None
         if activity.kind == ActivityType.TASK and assignee is not None and assignee.is_active:
             task = task_create(

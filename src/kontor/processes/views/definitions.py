@@ -149,6 +149,7 @@ def process_detail(request: HttpRequest, uuid) -> HttpResponse:
         "requirements_pdf_url": _version_page("requirements_pdf", process, shown),
         "requirements_docx_url": _version_page("requirements_docx", process, shown),
         "acceptance_url": _version_page("acceptance", process, shown),
+        "figures_url": _version_page("process_figures", process, shown),
     }
     return render(request, "processes/process_detail.html", context)
 
