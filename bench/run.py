@@ -567,7 +567,7 @@ def _bench_database(report: DatabaseReport, workdir: Path, database_url: str | N
             assert vendor == ("postgresql" if database_url else "sqlite"), vendor
             session = login(port, BENCH_USER, DEMO_PASSWORD)
             fixtures, problems = collect_fixtures(port, token, session)
-            for scenario in SCENARIOS:
+            for scenario in [s for s in SCENARIOS if _chosen(s, args.only)]:
                 for concurrency in args.concurrency:
                     missing = [problems[f] for f in problems if "{" + f + "}" in scenario.path]
                     if missing:
@@ -775,6 +775,11 @@ def load_average() -> str:
     return " / ".join(f"{x:.1f}" for x in os.getloadavg())
 
 
+def _chosen(scenario, only: list[str]) -> bool:
+    """With --only, the scenarios whose name contains one of the given words."""
+    return not only or any(word.lower() in scenario.name.lower() for word in only)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--size", choices=["small", "medium", "large"], default="small")
@@ -800,6 +805,12 @@ def main() -> int:
         "--load-timeout", type=float, default=1800, help="time limit for the demo load (s)"
     )
     parser.add_argument("--output", type=Path, default=None, help="report file (markdown)")
+    parser.add_argument(
+        "--only",
+        default=[],
+        type=lambda s: [w.strip() for w in s.split(",") if w.strip()],
+        help="comma-separated words: run only the scenarios whose name contains one",
+    )
     args = parser.parse_args()
     unknown = set(args.databases) - {"sqlite", "postgres"}
     if unknown:
