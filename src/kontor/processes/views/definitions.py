@@ -272,7 +272,20 @@ def version_publish(request: HttpRequest, uuid, number: int) -> HttpResponse:
 # --- Steps -------------------------------------------------------------------------------
 
 
-def _form_page(request, template: str, context: dict, status: int = 200) -> HttpResponse:
+def _edit_page(request, version, form, *, save, success: str, template: str, context: dict):
+    """An editor form page: on a valid POST run ``save(form)`` (the service call), say
+    ``success`` and go back to the version; otherwise the form again, with the
+    service's errors at their fields (422 after a POST)."""
+    if request.method == "POST" and form.is_valid():
+        try:
+            save(form)
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        else:
+            messages.success(request, success)
+            return redirect(_version_url(version))
+    context = {"form": form, "version": version, **context}
+    status = 422 if request.method == "POST" else 200
     return render(request, f"processes/{template}", context, status=status)
 
 
@@ -282,22 +295,17 @@ def step_create(request: HttpRequest, uuid, number: int) -> HttpResponse:
     process, version = _editable_version(request, uuid, number)
     if services.version_is_frozen(version):
         return _frozen_redirect(request, version)
-    form = StepForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.step_create(
-                actor=request.user,
-                version=version,
-                key=form.cleaned_data["key"],
-                **form.service_data(),
-            )
-        except ValidationError as exc:
-            add_service_errors(form, exc)
-        else:
-            messages.success(request, _("Step added."))
-            return redirect(_version_url(version))
-    context = {"form": form, "process": process, "version": version, "step": None}
-    return _form_page(request, "step_form.html", context, 422 if request.method == "POST" else 200)
+    return _edit_page(
+        request,
+        version,
+        StepForm(request.POST or None),
+        save=lambda form: services.step_create(
+            actor=request.user, version=version, key=form.cleaned_data["key"], **form.service_data()
+        ),
+        success=_("Step added."),
+        template="step_form.html",
+        context={"process": process, "step": None},
+    )
 
 
 @login_required
@@ -307,17 +315,17 @@ def step_edit(request: HttpRequest, uuid, number: int, key: str) -> HttpResponse
     step = queries.step_get(version, key)
     if services.version_is_frozen(version):
         return _frozen_redirect(request, version)
-    form = StepForm(request.POST or None, initial=StepForm.initial_for(step), editing=True)
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.step_update(actor=request.user, step=step, **form.service_data())
-        except ValidationError as exc:
-            add_service_errors(form, exc)
-        else:
-            messages.success(request, _("Changes saved."))
-            return redirect(_version_url(version))
-    context = {"form": form, "process": process, "version": version, "step": step}
-    return _form_page(request, "step_form.html", context, 422 if request.method == "POST" else 200)
+    return _edit_page(
+        request,
+        version,
+        StepForm(request.POST or None, initial=StepForm.initial_for(step), editing=True),
+        save=lambda form: services.step_update(
+            actor=request.user, step=step, **form.service_data()
+        ),
+        success=_("Changes saved."),
+        template="step_form.html",
+        context={"process": process, "step": step},
+    )
 
 
 def _write(request: HttpRequest, version: ProcessVersion, call, success: str) -> HttpResponse:
@@ -376,24 +384,17 @@ def transition_create(request: HttpRequest, uuid, number: int, key: str) -> Http
     source = queries.step_get(version, key)
     if services.version_is_frozen(version):
         return _frozen_redirect(request, version)
-    form = TransitionForm(request.POST or None, steps=_steps(version))
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.transition_create(actor=request.user, source=source, **form.service_data())
-        except ValidationError as exc:
-            add_service_errors(form, exc)
-        else:
-            messages.success(request, _("Way on added."))
-            return redirect(_version_url(version))
-    context = {
-        "form": form,
-        "process": process,
-        "version": version,
-        "source": source,
-        "transition": None,
-    }
-    status = 422 if request.method == "POST" else 200
-    return _form_page(request, "step_transition_form.html", context, status)
+    return _edit_page(
+        request,
+        version,
+        TransitionForm(request.POST or None, steps=_steps(version)),
+        save=lambda form: services.transition_create(
+            actor=request.user, source=source, **form.service_data()
+        ),
+        success=_("Way on added."),
+        template="step_transition_form.html",
+        context={"process": process, "source": source, "transition": None},
+    )
 
 
 @login_required
@@ -408,25 +409,17 @@ def transition_edit(request: HttpRequest, uuid, number: int, pk: int) -> HttpRes
         steps=_steps(version),
         initial=TransitionForm.initial_for(transition),
     )
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.transition_update(
-                actor=request.user, transition=transition, **form.service_data()
-            )
-        except ValidationError as exc:
-            add_service_errors(form, exc)
-        else:
-            messages.success(request, _("Changes saved."))
-            return redirect(_version_url(version))
-    context = {
-        "form": form,
-        "process": process,
-        "version": version,
-        "source": transition.source,
-        "transition": transition,
-    }
-    status = 422 if request.method == "POST" else 200
-    return _form_page(request, "step_transition_form.html", context, status)
+    return _edit_page(
+        request,
+        version,
+        form,
+        save=lambda form: services.transition_update(
+            actor=request.user, transition=transition, **form.service_data()
+        ),
+        success=_("Changes saved."),
+        template="step_transition_form.html",
+        context={"process": process, "source": transition.source, "transition": transition},
+    )
 
 
 @login_required
@@ -452,24 +445,17 @@ def step_activity_create(request: HttpRequest, uuid, number: int, key: str) -> H
     step = queries.step_get(version, key)
     if services.version_is_frozen(version):
         return _frozen_redirect(request, version)
-    form = ActivityForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.step_activity_create(actor=request.user, step=step, **form.cleaned_data)
-        except ValidationError as exc:
-            add_service_errors(form, exc)
-        else:
-            messages.success(request, _("Activity added."))
-            return redirect(_version_url(version))
-    context = {
-        "form": form,
-        "process": process,
-        "version": version,
-        "step": step,
-        "activity": None,
-    }
-    status = 422 if request.method == "POST" else 200
-    return _form_page(request, "step_activity_form.html", context, status)
+    return _edit_page(
+        request,
+        version,
+        ActivityForm(request.POST or None),
+        save=lambda form: services.step_activity_create(
+            actor=request.user, step=step, **form.cleaned_data
+        ),
+        success=_("Activity added."),
+        template="step_activity_form.html",
+        context={"process": process, "step": step, "activity": None},
+    )
 
 
 @login_required
@@ -479,26 +465,17 @@ def step_activity_edit(request: HttpRequest, uuid, number: int, pk: int) -> Http
     activity = queries.activity_get(version, pk)
     if services.version_is_frozen(version):
         return _frozen_redirect(request, version)
-    form = ActivityForm(request.POST or None, initial=ActivityForm.initial_for(activity))
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.step_activity_update(
-                actor=request.user, activity=activity, **form.cleaned_data
-            )
-        except ValidationError as exc:
-            add_service_errors(form, exc)
-        else:
-            messages.success(request, _("Changes saved."))
-            return redirect(_version_url(version))
-    context = {
-        "form": form,
-        "process": process,
-        "version": version,
-        "step": activity.step,
-        "activity": activity,
-    }
-    status = 422 if request.method == "POST" else 200
-    return _form_page(request, "step_activity_form.html", context, status)
+    return _edit_page(
+        request,
+        version,
+        ActivityForm(request.POST or None, initial=ActivityForm.initial_for(activity)),
+        save=lambda form: services.step_activity_update(
+            actor=request.user, activity=activity, **form.cleaned_data
+        ),
+        success=_("Changes saved."),
+        template="step_activity_form.html",
+        context={"process": process, "step": activity.step, "activity": activity},
+    )
 
 
 @login_required
