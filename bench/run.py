@@ -61,7 +61,10 @@ class Scenario:
     braces ({person}, {organization}); each request takes the next one in turn. A
     fixture may be a whole path ({timeline_history}). ``auth`` is "session" (browser
     cookie), "token" (read-only API bearer token), "token-write" (read-write token) or
-    None (anonymous)."""
+    None (anonymous); sessions log in as ``user`` (tokens are always the bench user's).
+    A ``fresh`` scenario uses each fixture value once, over all its runs (a write that
+    uses its record up, e.g. marks a step item done); with too few left it makes fewer
+    requests and says so."""
 
     name: str
     path: str
@@ -69,6 +72,8 @@ class Scenario:
     status: int = 200
     method: str = "GET"
     body: tuple[tuple[str, str], ...] | None = None  # (key, value) pairs: hashable
+    user: str = BENCH_USER
+    fresh: bool = False
 
 
 # Adding a scenario is one line here.
@@ -77,14 +82,21 @@ SCENARIOS = [
     Scenario("start page", "/"),
     Scenario("person list", "/customers/persons/"),
     Scenario("person list ?q=Mül", "/customers/persons/?q=Mül"),
+    # The customers issue's list: 50 rows of the user's own persons, sorted by name.
+    Scenario("person list ?owner=me sorted by name", "/customers/persons/?owner=me&sort=name"),
     Scenario("person detail", "/customers/persons/{person}/"),
     Scenario("API person list", "/api/v1/persons?limit=50", auth="token"),
     Scenario("API person detail", "/api/v1/persons/{person}", auth="token"),
     Scenario("global search ?q=Müller", "/search/?q=Müller"),
     Scenario("API search surname typo", "/api/v1/search?q=Meyer", auth="token"),
     Scenario("API search company prefix", "/api/v1/search?q=Schmi", auth="token"),
+    Scenario("API search e-mail", "/api/v1/search?q={email}", auth="token"),
+    # A phone number as people type it: national notation, spaces and a slash.
+    Scenario("API search phone", "/api/v1/search?q={phone}", auth="token"),
     # The demo's timeline customer (Musterkunde GmbH, Erika Mustermann): 10,000 activities.
     Scenario("timeline 10k first page", "{timeline_history}"),
+    # Its 360° page (the sections load on their own; the page's queries are constant).
+    Scenario("person detail, 10k activities", "/customers/persons/{timeline_person}/"),
     Scenario(
         "API timeline 10k first page",
         "/api/v1/activities?person={timeline_person}&limit=25",
@@ -106,7 +118,16 @@ SCENARIOS = [
     ),
     Scenario("My day", "/activities/"),
     Scenario("calendar week", "/calendar/?view=week"),
-]
+    # Customer processes (kontor.demo.processes): the trade-fair scene has the most
+    # instances; the figures are for people who analyse, so as the sales manager.
+    Scenario("process figures (trade fair)", "/processes/{trade_fair_process}/figures/",
+             user="manager"),
+    Scenario("process instance detail", "/processes/instances/{process_instance}/"),
+    # Each request marks a different open required item of a running instance done.
+    Scenario("API advance a step (item done)", "{advance_item}", auth="token-write",
+             method="POST", body=(), fresh=True),
+    Scenario("process drawing 30 steps", "/processes/{long_process}/drawing.svg"),
+]  # fmt: skip
 
 # Fixture name -> (API list, web list): the scenarios' {name} takes the uuids of the
 # records the API lists for the bench user in turn; the web list's links stand in when
@@ -121,6 +142,11 @@ FIXTURES = {
 TIMELINE_LAST_NAME = "Mustermann"
 TIMELINE_EMAIL = "erika.mustermann@musterkunde.de"
 HISTORY_URL = re.compile(r'hx-get="(/activities/history/[0-9a-f-]{36}/)"')
+# The processes of the process scenarios, by key: the shipped trade-fair scene (the most
+# instances in the demo) and the demo's 30-step process (kontor.demo.processes).
+TRADE_FAIR_PROCESS = "trade_fair_visitor"
+LONG_PROCESS = "project_tender"
+PAGE = 200  # API page size when collecting fixtures
 
 
 # --- HTTP -----------------------------------------------------------------------------
@@ -225,6 +251,16 @@ def percentile(values: list[float], pct: float) -> float:
     return ordered[min(len(ordered), max(1, math.ceil(pct / 100 * len(ordered)))) - 1]
 
 
+def fields_of(scenario: Scenario) -> set[str]:
+    """The fixture names the scenario's path and body use."""
+    return {
+        field
+        for template in (scenario.path, *(v for _k, v in scenario.body or ()))
+        for _text, field, _spec, _conv in string.Formatter().parse(template)
+        if field
+    }
+
+
 def run_scenario(
     scenario: Scenario,
     *,
@@ -237,6 +273,8 @@ def run_scenario(
     requests: int,
     warmup: int,
     time_limit: float,
+    used: dict[str, int] | None = None,
+    runs_left: int = 1,
 ) -> Result:
     def make_client() -> Client:
         if scenario.auth == "session":
@@ -247,7 +285,27 @@ def run_scenario(
             return Client(port, token=write_token)
         return Client(port)
 
+    # A fresh scenario starts after the values its earlier runs used up, and makes no
+    # more requests than there are values left.
+    first, timed_from, note = 0, 0, ""
+    if scenario.fresh:
+        used = used if used is not None else {}
+        names = fields_of(scenario)
+        first = max((used.get(n, 0) for n in names), default=0)
+        # Shared fairly with the runs (concurrencies) still to come.
+        left = min((len(fixtures.get(n, [])) - first for n in names), default=0) // runs_left
+        if left < warmup + requests:
+            warmup = min(warmup, left // 10)
+            note = f"only {max(left, 0)} unused fixtures"
+            requests = max(0, left - warmup)
+        for n in names:
+            used[n] = first + warmup + requests
+        timed_from = warmup
+        if requests == 0:
+            return failed(scenario, concurrency, note)
+
     def values_for(i: int) -> dict[str, str]:
+        i += first
         return {name: items[i % len(items)] for name, items in fixtures.items() if items}
 
     def send(client: Client, i: int) -> tuple[int, bytes]:
@@ -263,7 +321,7 @@ def run_scenario(
 
     errors: list[str] = []
     lock = threading.Lock()
-    counter = iter(range(requests))
+    counter = iter(range(timed_from, timed_from + requests))
     latencies: list[float] = []
     deadline = time.monotonic() + time_limit
 
@@ -308,9 +366,8 @@ def run_scenario(
         thread.join(time_limit + 90)
     wall = time.perf_counter() - started
     done = len(latencies)
-    note = ""
     if done < requests:
-        note = f"stopped after {time_limit:.0f} s"
+        note = "; ".join(filter(None, [note, f"stopped after {time_limit:.0f} s"]))
     if errors:
         note = "; ".join(filter(None, [note, f"first error: {errors[0]}"]))
     return Result(
@@ -566,9 +623,15 @@ def _bench_database(report: DatabaseReport, workdir: Path, database_url: str | N
             vendor = healthz_vendor(port)
             assert vendor == ("postgresql" if database_url else "sqlite"), vendor
             session = login(port, BENCH_USER, DEMO_PASSWORD)
-            fixtures, problems = collect_fixtures(port, token, session)
-            for scenario in [s for s in SCENARIOS if _chosen(s, args.only)]:
-                for concurrency in args.concurrency:
+            sessions = {BENCH_USER: session}
+            chosen = [s for s in SCENARIOS if _chosen(s, args.only)]
+            writes = (args.warmup + args.requests) * len(args.concurrency)
+            fixtures, problems = collect_fixtures(port, token, session, chosen, writes=writes)
+            used: dict[str, int] = {}
+            for scenario in chosen:
+                if scenario.user not in sessions:
+                    sessions[scenario.user] = login(port, scenario.user, DEMO_PASSWORD)
+                for index, concurrency in enumerate(args.concurrency):
                     missing = [problems[f] for f in problems if "{" + f + "}" in scenario.path]
                     if missing:
                         report.results.append(failed(scenario, concurrency, missing[0]))
@@ -576,7 +639,7 @@ def _bench_database(report: DatabaseReport, workdir: Path, database_url: str | N
                     result = run_scenario(
                         scenario,
                         port=port,
-                        session=session,
+                        session=sessions[scenario.user],
                         token=token,
                         write_token=write_token,
                         fixtures=fixtures,
@@ -584,6 +647,8 @@ def _bench_database(report: DatabaseReport, workdir: Path, database_url: str | N
                         requests=args.requests,
                         warmup=args.warmup,
                         time_limit=args.scenario_seconds,
+                        used=used,
+                        runs_left=len(args.concurrency) - index,
                     )
                     report.results.append(result)
                     print(
@@ -607,20 +672,20 @@ def healthz_vendor(port: int) -> str:
 
 
 def collect_fixtures(
-    port: int, token: str, session: dict[str, str]
+    port: int,
+    token: str,
+    session: dict[str, str],
+    scenarios: list[Scenario] | None = None,
+    *,
+    writes: int = 0,
 ) -> tuple[dict[str, list[str]], dict[str, str]]:
-    """The uuids for the fixtures that SCENARIOS name; and for each fixture that could
-    not be read at all, why (its scenarios are then reported as not run)."""
-    needed = {
-        field
-        for scenario in SCENARIOS
-        for template in (scenario.path, *(v for _k, v in scenario.body or ()))
-        for _text, field, _spec, _conv in string.Formatter().parse(template)
-        if field
-    }
+    """The uuids for the fixtures that ``scenarios`` (default: SCENARIOS) name; and
+    for each fixture that could not be read at all, why (its scenarios are then
+    reported as not run). ``writes``: how many values a fresh scenario uses up."""
+    needed = {field for scenario in scenarios or SCENARIOS for field in fields_of(scenario)}
     api, web = Client(port, token=token), Client(port, cookies=session)
     fixtures, problems = {}, {}
-    special = special_fixtures(api, web)
+    special = special_fixtures(api, web, writes=writes)
     for name in sorted(needed):
         if name in special:
             try:
@@ -653,7 +718,7 @@ class FixtureMissing(Exception):
     """A fixture the demo data or the build does not have: its scenarios are skipped."""
 
 
-def special_fixtures(api: Client, web: Client) -> dict:
+def special_fixtures(api: Client, web: Client, *, writes: int = 0) -> dict:
     """Fixtures looked up by a function (name -> function returning the values)."""
     found: dict[str, list[str]] = {}
 
@@ -686,7 +751,91 @@ def special_fixtures(api: Client, web: Client) -> dict:
             raise FixtureMissing(f"GET /api/v1/activities?person=: HTTP {status}")
         return [uuid]
 
-    return {"timeline_person": api_timeline_person, "timeline_history": timeline_history}
+    def persons_with(field: str) -> list[str]:
+        """Values of ``field`` of the persons the bench user sees (first page)."""
+        status, body = api.get("/api/v1/persons?limit=100")
+        if status != 200:
+            raise FixtureMissing(f"GET /api/v1/persons: HTTP {status}")
+        values = [i[field] for i in json.loads(body)["items"] if i.get(field)]
+        if not values:
+            raise FixtureMissing(f"no person with {field} for {BENCH_USER}")
+        return values
+
+    def phone() -> list[str]:
+        """The persons' phones (E.164) as typed: "0221 / 123 45 67" style."""
+        typed = []
+        for number in persons_with("phone"):
+            if number.startswith("+49"):
+                national = "0" + number[3:]
+                typed.append(quote(f"{national[:4]} / {national[4:7]} {national[7:]}"))
+        if not typed:
+            raise FixtureMissing("no German phone numbers in the demo data")
+        return typed
+
+    def process(key: str) -> list[str]:
+        """The uuid of the process with ``key`` (kontor.processes.scenes, kontor.demo.processes)."""
+        status, body = api.get("/api/v1/processes?limit=200")
+        if status != 200:
+            raise FixtureMissing(f"GET /api/v1/processes: HTTP {status}")
+        uuids = [p["uuid"] for p in json.loads(body)["items"] if p.get("key") == key]
+        if not uuids:
+            raise FixtureMissing(f"no process {key!r} in the demo data")
+        return uuids
+
+    def running_instances(limit: int) -> Iterator[str]:
+        """The running instances the bench user sees, newest first, page by page."""
+        path = f"/api/v1/process-instances?status=running&limit={PAGE}"
+        seen = 0
+        while path and seen < limit:
+            status, body = api.get(path)
+            if status != 200:
+                raise FixtureMissing(f"GET /api/v1/process-instances: HTTP {status}")
+            page = json.loads(body)
+            for item in page["items"]:
+                seen += 1
+                yield item["uuid"]
+            cursor = page.get("next_cursor")
+            path = (
+                f"/api/v1/process-instances?status=running&limit={PAGE}&cursor={cursor}"
+                if cursor
+                else ""
+            )
+
+    def process_instance() -> list[str]:
+        uuids = list(running_instances(100))
+        if not uuids:
+            raise FixtureMissing(f"no running process instances for {BENCH_USER}")
+        return uuids
+
+    def advance_item() -> list[str]:
+        """The "item done" URLs of one open required item per running instance (one
+        per instance: concurrent requests must not finish each other's step)."""
+        paths = []
+        for uuid in running_instances(max(200, 4 * writes)):
+            status, body = api.get(f"/api/v1/process-instances/{uuid}")
+            if status != 200:
+                continue
+            open_items = [
+                i for i in json.loads(body)["items"] if i["required"] and i["done_at"] is None
+            ]
+            if open_items:
+                paths.append(f"/api/v1/process-instances/{uuid}/items/{open_items[0]['id']}/done")
+            if len(paths) >= writes:
+                break
+        if not paths:
+            raise FixtureMissing(f"no open step items of running processes for {BENCH_USER}")
+        return paths
+
+    return {
+        "timeline_person": api_timeline_person,
+        "timeline_history": timeline_history,
+        "email": lambda: [quote(e) for e in persons_with("email")],
+        "phone": phone,
+        "trade_fair_process": lambda: process(TRADE_FAIR_PROCESS),
+        "long_process": lambda: process(LONG_PROCESS),
+        "process_instance": process_instance,
+        "advance_item": advance_item,
+    }
 
 
 def postgres_report(args) -> DatabaseReport:

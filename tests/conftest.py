@@ -1,4 +1,5 @@
 import pytest
+from django.utils import translation
 
 from kontor.core.models import Role, Team
 from kontor.core.permissions import RoleCode
@@ -10,6 +11,10 @@ def _isolate(settings, tmp_path):
     # Media under a temp dir; the lock-out counter is tested on its own.
     settings.MEDIA_ROOT = tmp_path / "media"
     settings.AXES_ENABLED = False
+    # Messages outside a request come in the active language: English, as the
+    # factories' users speak it, whatever an earlier test's request left active.
+    with translation.override("en"):
+        yield
 
 
 def role(code: str) -> Role:

@@ -300,9 +300,17 @@ MAIL_POLL_SECONDS = envint("MAIL_POLL_SECONDS", 120)
 REMINDER_SECONDS = envint("REMINDER_SECONDS", 60)
 # Work the worker enqueues periodically (kontor.core.scheduler): (dotted path of a
 # django-tasks task, interval in seconds). `kontor tick` enqueues them all once, for cron.
+# How often the worker looks for overdue process steps (warn the assignee, escalate to
+# the team lead ESCALATE_AFTER_DAYS business days later) and for customers inactive long
+# enough to start a process with the "customer inactive" trigger.
+PROCESS_DEADLINE_SECONDS = int(os.environ.get("PROCESS_DEADLINE_SECONDS", "900"))
+PROCESS_ESCALATE_AFTER_DAYS = int(os.environ.get("PROCESS_ESCALATE_AFTER_DAYS", "1"))
+PROCESS_INACTIVITY_SECONDS = int(os.environ.get("PROCESS_INACTIVITY_SECONDS", "86400"))
 PERIODIC_TASKS = [
     ("kontor.activities.tasks.send_reminders", REMINDER_SECONDS),
     ("kontor.mail.tasks.poll_mailboxes", MAIL_POLL_SECONDS),
+    ("kontor.processes.tasks.check_deadlines", PROCESS_DEADLINE_SECONDS),
+    ("kontor.processes.tasks.check_inactive_customers", PROCESS_INACTIVITY_SECONDS),
 ]
 # Process deadlines count business days without German public holidays; a state code
 # ("BY", "NW" …) adds that state's holidays.

@@ -187,8 +187,8 @@ SECTION_QUERIES = {
     "equipment": BASE + 1,
     # + the custom field definitions
     "custom_fields": BASE + 1,
-    # + the parent and the subsidiaries
-    "hierarchy": BASE + 2,
+    # + the subsidiaries (the parent comes with the record, with its visibility)
+    "hierarchy": BASE + 1,
 }
 # The page: + the tags, + the audit entries (the owner's role may not see them: 0).
 PAGE_QUERIES = BASE + 1

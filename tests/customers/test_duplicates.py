@@ -225,6 +225,39 @@ def test_backfill_derives_the_keys_of_existing_rows(owner):
     assert (count, record.email_key, record.phonetic_key) == (1, "m@x.de", "657")
 
 
+@pytest.mark.parametrize("model", [Person, Organization])
+def test_backfill_goes_in_batches_reading_only_what_the_keys_need(
+    owner, model, django_assert_num_queries
+):
+    # given five rows whose keys are missing
+    for i in range(5):
+        if model is Person:
+            person(owner, last_name=f"Müller{i}", email=f"m{i}@x.de", interests="Golf")
+        else:
+            organization(owner, name=f"Bäckerei {i} GmbH", email=f"b{i}@x.de")
+    model.objects.update(email_key="", phonetic_key="")
+    derive = (
+        duplicates.derive_person_keys if model is Person else duplicates.derive_organization_keys
+    )
+    keys = duplicates.PERSON_KEYS if model is Person else duplicates.ORGANIZATION_KEYS
+    # when they are backfilled two at a time: per batch a read and an UPDATE, then
+    # the read that finds no more rows — no query per row
+    with django_assert_num_queries(3 + 3 + 1) as captured:
+        count = duplicates.backfill_keys(model, derive, keys, batch_size=2)
+    # then every row has its keys; each read walks the primary key from the last
+    # row of the batch before, and loads no column the keys are not made from
+    assert count == 5
+    assert sorted(model.objects.values_list("email_key", flat=True)) == [
+        f"{'m' if model is Person else 'b'}{i}@x.de" for i in range(5)
+    ]
+    assert "" not in model.objects.values_list("phonetic_key", flat=True)
+    reads = [q["sql"] for q in captured.captured_queries if q["sql"].startswith("SELECT")]
+    assert len(reads) == 4
+    assert all("LIMIT 2" in sql and "ORDER BY" in sql for sql in reads)
+    assert all('."id" >' in sql for sql in reads[1:])
+    assert not [sql for sql in reads if '"custom"' in sql or '"interests"' in sql]
+
+
 def test_a_check_costs_one_query_for_any_number_of_candidates(owner, django_assert_num_queries):
     for i in range(10):
         person(owner, first_name="Hans", last_name="Müller", city="Köln", email=f"{i}@x.de")

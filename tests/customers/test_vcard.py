@@ -7,7 +7,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
-from kontor.customers import services, vcard
+from kontor.customers import queries, services, vcard
 from kontor.customers.models import Person
 from tests.core.test_api import reader, writer
 from tests.customers.factories import OrganizationFactory, owned_by
@@ -18,7 +18,7 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def anna(owner):
     org = owned_by(OrganizationFactory, owner, name="Muster; Söhne, GmbH")
-    return services.person_create(
+    person = services.person_create(
         actor=owner,
         data={
             "salutation": "ms",
@@ -37,6 +37,8 @@ def anna(owner):
             "gender": "female",
         },
     )
+    # As the export reads it: with what the owner may see of the organization.
+    return queries.person_get(user=owner, uuid=person.uuid)
 
 
 def unfolded(text: str) -> list[str]:

@@ -325,6 +325,201 @@ def test_activities_are_added_moved_and_deleted(manager):
     assert exc.value.message_dict == {"kind": ["Select a valid choice."]}
 
 
+def test_a_step_created_at_a_position_comes_back_with_it(manager):
+    version = services.process_create(actor=manager, name="P", goal="G").versions.get()
+    step = services.step_create(actor=manager, version=version, name="Mitte", position=99)
+    assert step.position == 2
+    first = services.step_create(actor=manager, version=version, name="Erst", position=0)
+    assert first.position == 0
+    assert list(version.steps.values_list("key", "position")) == [
+        ("erst", 0), ("start", 1), ("end", 2), ("mitte", 3),
+    ]  # fmt: skip
+
+
+def test_a_move_is_audited_on_the_moved_row_with_its_old_and_new_position(manager):
+    version = services.process_create(actor=manager, name="P", goal="G").versions.get()
+    start, end = version.steps.get(key="start"), version.steps.get(key="end")
+    moved = services.step_move(actor=manager, step=end, position=0, via="api")
+    assert (moved.pk, moved.position) == (end.pk, 0)
+    entry = audit.entries_for(end).get(action=AuditAction.UPDATE)
+    assert (entry.changes, entry.actor, entry.via) == ({"position": [1, 0]}, manager, "api")
+    # The rows that close up are renumbered without entries of their own.
+    assert not audit.entries_for(start).filter(action=AuditAction.UPDATE).exists()
+    a = services.step_activity_create(actor=manager, step=start, kind="task", title="A")
+    b = services.step_activity_create(actor=manager, step=start, kind="task", title="B")
+    moved = services.step_activity_move(actor=manager, activity=a, position=5)
+    assert (moved.pk, moved.position) == (a.pk, 1)
+    assert audit.entries_for(a).get(action=AuditAction.UPDATE).changes == {"position": [0, 1]}
+    assert not audit.entries_for(b).filter(action=AuditAction.UPDATE).exists()
+    # A move that changes nothing writes nothing.
+    entries = AuditEntry.objects.count()
+    services.step_activity_move(actor=manager, activity=a, position=1)
+    assert AuditEntry.objects.count() == entries
+
+
+def test_deleting_a_step_audits_it_and_each_of_its_transitions(manager):
+    version = services.process_create(actor=manager, name="P", goal="G").versions.get()
+    start, end = version.steps.get(key="start"), version.steps.get(key="end")
+    middle = services.step_create(actor=manager, version=version, name="Mitte", position=1)
+    way_in = services.transition_create(actor=manager, source=start, target=middle)
+    way_out = services.transition_create(actor=manager, source=middle, target=end)
+    services.step_activity_create(actor=manager, step=middle, kind="task", title="A")
+    services.step_delete(actor=manager, step=middle, via="api")
+    deleted = AuditEntry.objects.filter(action=AuditAction.DELETE)
+    assert sorted((e.content_type.model, e.object_id, e.via) for e in deleted) == sorted(
+        [
+            ("step", middle.pk, "api"),
+            ("transition", way_in.pk, "api"),
+            ("transition", way_out.pk, "api"),
+        ]
+    )
+    assert list(version.transitions.values_list("source__key", "target__key")) == [("start", "end")]
+    assert not StepActivity.objects.filter(step__version=version).exists()
+
+
+def test_a_new_transition_goes_after_its_sources_others_and_a_delete_leaves_them(manager):
+    version = services.process_create(actor=manager, name="P", goal="G").versions.get()
+    start, end = version.steps.get(key="start"), version.steps.get(key="end")
+    middle = services.step_create(actor=manager, version=version, name="Mitte")
+    first = version.transitions.get()
+    second = services.transition_create(actor=manager, source=start, target=middle)
+    other = services.transition_create(actor=manager, source=middle, target=end)
+    assert (first.position, second.position, other.position) == (0, 1, 0)
+    services.transition_delete(actor=manager, transition=first)
+    second.refresh_from_db()
+    # Only the order of a step's ways out matters: the others keep their positions.
+    assert second.position == 1
+    assert audit.entries_for(first).filter(action=AuditAction.DELETE).count() == 1
+
+
+def test_updates_are_audited_with_what_changed(manager):
+    version = services.process_create(actor=manager, name="P", goal="G").versions.get()
+    start, end = version.steps.get(key="start"), version.steps.get(key="end")
+    services.step_update(actor=manager, step=start, name="Anfang", deadline_days=2)
+    assert audit.entries_for(start).get(action=AuditAction.UPDATE).changes == {
+        "name": ["Start", "Anfang"],
+        "deadline_days": [None, 2],
+    }
+    way = version.transitions.get()
+    services.transition_update(actor=manager, transition=way, target=end, label="Weiter")
+    assert audit.entries_for(way).get(action=AuditAction.UPDATE).changes == {
+        "label": ["", "Weiter"]
+    }
+    activity = services.step_activity_create(actor=manager, step=start, kind="task", title="A")
+    services.step_activity_update(
+        actor=manager, activity=activity, kind="task", title="A", grade="can"
+    )
+    assert audit.entries_for(activity).get(action=AuditAction.UPDATE).changes == {
+        "grade": ["must", "can"]
+    }
+    process = version.process
+    services.process_archive(actor=manager, process=process, via="api")
+    entry = audit.entries_for(process).get(action=AuditAction.UPDATE)
+    assert (entry.changes, entry.via) == ({"archived": [False, True]}, "api")
+
+
+def test_every_draft_edit_needs_the_permission_and_a_draft(manager, owner):
+    process = rich_process(manager)
+    v1 = services.version_publish(actor=manager, version=process.versions.get())
+    offer, contact = v1.steps.get(key="offer"), v1.steps.get(key="nachfassen")
+    way = v1.transitions.first()
+    activity = StepActivity.objects.filter(step=contact).first()
+    edits = {
+        "version_update": lambda a: services.version_update(actor=a, version=v1, goal="X"),
+        "step_create": lambda a: services.step_create(actor=a, version=v1, name="X"),
+        "step_update": lambda a: services.step_update(actor=a, step=offer, name="X"),
+        "step_delete": lambda a: services.step_delete(actor=a, step=offer),
+        "step_move": lambda a: services.step_move(actor=a, step=offer, position=0),
+        "transition_create": lambda a: services.transition_create(
+            actor=a, source=offer, target=contact
+        ),
+        "transition_update": lambda a: services.transition_update(
+            actor=a, transition=way, target=offer
+        ),
+        "transition_delete": lambda a: services.transition_delete(actor=a, transition=way),
+        "step_activity_create": lambda a: services.step_activity_create(
+            actor=a, step=offer, kind="task", title="X"
+        ),
+        "step_activity_update": lambda a: services.step_activity_update(
+            actor=a, activity=activity, kind="task", title="X"
+        ),
+        "step_activity_delete": lambda a: services.step_activity_delete(actor=a, activity=activity),
+        "step_activity_move": lambda a: services.step_activity_move(
+            actor=a, activity=activity, position=2
+        ),
+    }
+    before = state()
+    for edit in edits.values():
+        # The permission is checked first: without it, not even the version's state shows.
+        with pytest.raises(PermissionDenied):
+            edit(owner)
+        with pytest.raises(services.VersionFrozen):
+            edit(manager)
+    assert state() == before
+
+
+@pytest.mark.parametrize(
+    "condition, stored",
+    [
+        (None, {}),
+        ({}, {}),
+        ({"field": "person.lifecycle", "equals": "lost"}, None),
+        ({"field": "custom.budget", "equals": None}, None),
+    ],
+)
+def test_a_condition_is_a_field_and_a_value_or_empty(manager, condition, stored):
+    version = services.process_create(actor=manager, name="P", goal="G").versions.get()
+    start, end = version.steps.get(key="start"), version.steps.get(key="end")
+    way = services.transition_create(actor=manager, source=start, target=end, condition=condition)
+    way.refresh_from_db()
+    assert way.condition == (condition if stored is None else stored)
+
+
+@pytest.mark.parametrize(
+    "condition",
+    [
+        {"field": "person.lifecycle"},
+        {"equals": "lost"},
+        {"field": "", "equals": "lost"},
+        {"field": 1, "equals": "lost"},
+        {"field": "person.lifecycle", "equals": "lost", "else": "x"},
+        ["person.lifecycle", "lost"],
+        "person.lifecycle",
+    ],
+)
+def test_a_malformed_condition_is_refused_on_create_and_update(manager, condition):
+    version = services.process_create(actor=manager, name="P", goal="G").versions.get()
+    start, end = version.steps.get(key="start"), version.steps.get(key="end")
+    way = version.transitions.get()
+    before = state()
+    message = {"condition": ['A condition is {"field": "…", "equals": …}, or empty.']}
+    with pytest.raises(ValidationError) as exc:
+        services.transition_create(actor=manager, source=start, target=end, condition=condition)
+    assert exc.value.message_dict == message
+    with pytest.raises(ValidationError) as exc:
+        services.transition_update(actor=manager, transition=way, target=end, condition=condition)
+    assert exc.value.message_dict == message
+    assert state() == before
+
+
+def test_configurations_must_be_json_objects(manager):
+    with pytest.raises(ValidationError) as exc:
+        services.process_create(actor=manager, name="P", goal="G", trigger_config=["x"])
+    assert exc.value.message_dict == {"trigger_config": ["Send a JSON object."]}
+    version = services.process_create(actor=manager, name="P", goal="G").versions.get()
+    with pytest.raises(ValidationError) as exc:
+        services.version_update(actor=manager, version=version, goal="G", trigger_config="x")
+    assert exc.value.message_dict == {"trigger_config": ["Send a JSON object."]}
+    step = version.steps.get(key="start")
+    before = state()
+    with pytest.raises(ValidationError) as exc:
+        services.step_activity_create(actor=manager, step=step, kind="task", title="A", config="")
+    assert exc.value.message_dict == {"config": ["Send a JSON object."]}
+    assert state() == before
+    activity = services.step_activity_create(actor=manager, step=step, kind="task", title="A")
+    assert activity.config == {}
+
+
 # --- Publishing --------------------------------------------------------------------------
 
 

@@ -348,3 +348,12 @@ def test_archive_hides_the_process_from_the_list(client, manager):
     ] == []
     archived = client.get(reverse("processes:process_list") + "?archived=1").context["processes"]
     assert [p.name for p in archived] == ["Alt"]
+
+
+def test_a_trigger_whose_app_is_missing_is_explained_on_the_process_page(client, manager):
+    process = rich_process(manager)
+    client.force_login(manager)
+    waiting = "This trigger fires once the sales or service app is installed"
+    assert waiting not in client.get(detail(process)).content.decode()
+    ProcessVersion.objects.filter(process=process).update(trigger="lead_created")
+    assert waiting in client.get(detail(process)).content.decode()

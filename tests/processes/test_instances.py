@@ -5,6 +5,7 @@ import datetime as dt
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
+from django.utils import translation
 
 from kontor.activities.models import Activity, Task, TaskStatus
 from kontor.activities.services.capture import CaptureData, capture_record
@@ -31,6 +32,14 @@ from kontor.processes.services import instances as engine
 from tests.customers.factories import OrganizationFactory, PersonFactory, owned_by
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _english(settings):
+    # The history notes are checked by their English text.
+    settings.LANGUAGE_CODE = "en"
+    with translation.override("en"):
+        yield
 
 
 def build(
@@ -278,3 +287,42 @@ def test_trade_fair_capture_starts_triggered_process(owner):
     assert instance.person == result.person
     assert instance.version.process.name == "Fair visitor"
     assert instance.started_via == "trade_fair_capture"
+
+
+@pytest.fixture
+def process_events(monkeypatch):
+    """The process events emitted (kontor.core.hooks), as (event, status, step key)."""
+    from kontor.core import hooks
+
+    seen = []
+    handlers = hooks._handlers.copy()
+    for event in ("process_started", "process_step_entered", "process_ended"):
+
+        def record(*, instance, step_run=None, _event=event, **_kwargs):
+            key = step_run.step.key if step_run else None
+            seen.append((_event, instance.status, key))
+
+        handlers[event] = [*handlers.get(event, []), record]
+    monkeypatch.setattr(hooks, "_handlers", handlers)
+    return seen
+
+
+def test_the_engine_announces_start_steps_and_end(owner, process_events):
+    version = build()
+    person = owned_by(PersonFactory, owner)
+    engine.instance_start(actor=owner, version_or_process=version, person=person)
+    task_done(actor=owner, task=Task.objects.get(person=person))
+    assert process_events == [
+        ("process_started", InstanceStatus.RUNNING, None),
+        ("process_step_entered", InstanceStatus.RUNNING, "first"),
+        ("process_step_entered", InstanceStatus.RUNNING, "done"),
+        ("process_ended", InstanceStatus.COMPLETED, None),
+    ]
+
+
+def test_a_cancelled_process_is_announced_as_ended(owner, process_events):
+    version = build()
+    person = owned_by(PersonFactory, owner)
+    instance = engine.instance_start(actor=owner, version_or_process=version, person=person)
+    engine.instance_cancel(actor=owner, instance=instance, reason="Kein Bedarf")
+    assert process_events[-1] == ("process_ended", InstanceStatus.CANCELLED, None)

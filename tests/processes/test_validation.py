@@ -187,3 +187,61 @@ def test_a_long_chain_does_not_hit_the_recursion_limit():
     keys = [f"s{i}" for i in range(1500)]
     version = build(" ".join([*keys[:-1], keys[-1] + "*"]), list(itertools.pairwise(keys)))
     assert validate_version(version) == []
+
+
+# --- Triggers ---------------------------------------------------------------------------------
+
+
+def with_trigger(trigger: str, config=None, *, status="draft") -> ProcessVersion:
+    version = build("a b*", [("a", "b")])
+    ProcessVersion.objects.filter(pk=version.pk).update(
+        trigger=trigger, trigger_config=config or {}, status=status
+    )
+    version.refresh_from_db()
+    return version
+
+
+def test_a_trigger_no_installed_app_fires_yet_is_no_problem():
+    # Published and started by hand until the sales/service app emits the event.
+    assert codes(with_trigger("lead_created", {"source": "web"})) == []
+    assert codes(with_trigger("case_opened")) == []
+    assert codes(with_trigger("opportunity_lost")) == []
+
+
+def test_available_triggers_are_fine():
+    assert codes(with_trigger("manual")) == []
+    assert codes(with_trigger("trade_fair_capture")) == []
+    assert codes(with_trigger("customer_inactive", {"months": 12})) == []
+
+
+def test_a_published_version_keeps_its_waiting_trigger():
+    # A shipped scene may wait for the sales app; it is not invalid meanwhile.
+    assert codes(with_trigger("lead_created", status="published")) == []
+
+
+def test_a_declared_event_makes_its_trigger_valid(monkeypatch):
+    from kontor.core import hooks
+
+    monkeypatch.setattr(hooks, "_declared", hooks._declared | {"lead_created"})
+    assert codes(with_trigger("lead_created")) == []
+
+
+@pytest.mark.parametrize("config", [{}, {"months": 0}, {"months": -3}, {"months": "12"},
+                                    {"months": 1.5}, {"months": True}])  # fmt: skip
+def test_customer_inactive_needs_a_positive_whole_number_of_months(config):
+    (problem,) = validate_version(with_trigger("customer_inactive", config))
+    assert problem == Problem(
+        "trigger_months",
+        "Say after how many months without contact the process starts: trigger settings "
+        '{"months": N}, N a whole number of at least 1.',
+    )
+
+
+def test_trigger_problems_come_after_the_step_problems_and_cost_no_query(
+    django_assert_num_queries,
+):
+    version = build("a b", [("a", "b")])
+    ProcessVersion.objects.filter(pk=version.pk).update(trigger="customer_inactive")
+    version.refresh_from_db()
+    with django_assert_num_queries(2):
+        assert codes(version) == [("dead_end", "b"), ("no_end", None), ("trigger_months", None)]

@@ -8,6 +8,11 @@ class ActivitiesConfig(AppConfig):
     verbose_name = _("Contact history and calendar")
 
     def ready(self) -> None:
+        from kontor.core import hooks
+
+        # The events the activities services emit (kontor.core.hooks).
+        for event in ("task_done", "task_reopened", "trade_fair_captured", "appointment_created"):
+            hooks.declare(event)
         from kontor.core.sections import (
             CustomerSection,
             register_customer_actions,

@@ -12,7 +12,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils.http import url_has_allowed_host_and_scheme, urlencode
+from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
@@ -24,6 +24,7 @@ from kontor.core.api.auth import token_create
 from kontor.core.api.auth import token_revoke as revoke
 from kontor.core.forms import OtpForm, PasswordResetForm, ProfileForm, TokenForm
 from kontor.core.models import User
+from kontor.core.navigation import safe_next
 from kontor.core.permissions import Capability
 
 
@@ -42,10 +43,7 @@ class PasswordResetView(auth_views.PasswordResetView):
 
 
 def _safe_next(request: HttpRequest, fallback: str = "/") -> str:
-    target = request.POST.get("next") or request.GET.get("next") or fallback
-    if url_has_allowed_host_and_scheme(target, {request.get_host()}, request.is_secure()):
-        return target
-    return fallback
+    return safe_next(request, fallback)
 
 
 @require_POST

@@ -12,12 +12,40 @@ Events (keyword arguments):
 - ``task_reopened``: task, actor
 - ``trade_fair_captured``: result (activities.services.capture.CaptureResult), actor
 - ``person_created`` / ``organization_created``: record, actor, via
+- ``mail_queued``: message (mail.MailMessage), actor, context (dict the caller of
+  mail.services.outgoing.mail_send passed, e.g. {"process_item": id}) — an e-mail
+  written in Kontor was queued
+- ``appointment_created``: appointment, actor, context (as above, from
+  activities.services.appointments.appointment_create)
+- ``lead_created``: record (Person or Organization), source, actor — emitted by the
+  sales app once it exists; starts processes with the "lead created" trigger
+- ``case_opened``: record, case_kind, actor — emitted by the service app once it exists
+- ``opportunity_lost``: record, actor — emitted by the sales app once it exists
+- ``process_started`` / ``process_ended``: instance — a process instance started,
+  or completed or was cancelled (processes.services.instances; ``instance.status``
+  says which); ``process_step_entered``: instance, step_run. For the webhook list
+  once webhooks exist.
+
+An app that emits an event *declares* it in its ``AppConfig.ready()``
+(``hooks.declare("lead_created")``), so that apps built on it can tell what can
+actually happen here (``hooks.is_declared``): the process editor offers only the
+triggers whose event some installed app emits.
 """
 
 from collections import defaultdict
 from collections.abc import Callable
 
 _handlers: dict[str, list[Callable]] = defaultdict(list)
+_declared: set[str] = set()
+
+
+def declare(event: str) -> None:
+    """Announce that an installed app emits ``event`` (call it in ``ready()``)."""
+    _declared.add(event)
+
+
+def is_declared(event: str) -> bool:
+    return event in _declared
 
 
 def register(event: str, handler: Callable) -> None:

@@ -96,6 +96,16 @@ class CustomerForm(VersionedForm):
             self.add_error(name if name in self.fields else None, errors)
 
 
+def _keep_hidden_link(form: CustomerForm, name: str) -> None:
+    """A link to an organization the user may not see is neither shown nor changed:
+    the field is left out, so saving keeps it (customers.queries.
+    with_organization_visibility). Offered as it is, the field would show no choice
+    and saving would unlink it silently."""
+    linked = getattr(form.instance, f"{name}_id")
+    if linked is not None and not form.fields[name].queryset.filter(pk=linked).exists():
+        del form.fields[name]
+
+
 class OrganizationForm(CustomerForm):
     phone_fields = ("phone",)
 
@@ -127,6 +137,7 @@ class OrganizationForm(CustomerForm):
         if self.instance.pk:
             parents = parents.exclude(pk=self.instance.pk)
         self.fields["parent"].queryset = parents
+        _keep_hidden_link(self, "parent")
 
     def clean_vat_id(self) -> str:
         return contact_data.vat_id_normalize(self.cleaned_data.get("vat_id", ""))
@@ -187,6 +198,7 @@ class PersonForm(CustomerForm):
         super().__init__(*args, user=user, **kwargs)
         # Only organizations the user may see can be chosen.
         self.fields["organization"].queryset = Organization.objects.visible_to(user)
+        _keep_hidden_link(self, "organization")
         self.may_see_psychographic = user_can(user, Capability.CUSTOMERS_PSYCHOGRAPHIC)
         if not self.may_see_psychographic:
             for name in PSYCHOGRAPHIC_FIELDS:

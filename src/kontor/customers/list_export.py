@@ -1,7 +1,9 @@
 """CSV and XLSX exports of customer lists: only records the user may see, only fields
 the role may see (psychographic data needs customers.psychographic), custom fields as
-columns. CSV streams row by row in UTF-8 with BOM and ";" (what German Excel opens
-directly); XLSX is written in openpyxl's write-only mode to a temporary file."""
+columns, linked organizations by name only if the user may see them (otherwise an
+empty cell; customers.queries.with_organization_visibility). CSV streams row by row
+in UTF-8 with BOM and ";" (what German Excel opens directly); XLSX is written in
+openpyxl's write-only mode to a temporary file."""
 
 import csv
 import datetime
@@ -18,7 +20,7 @@ from django.utils.translation import gettext as _
 from kontor.core import customfields
 from kontor.core.access import user_can
 from kontor.core.permissions import Capability
-from kontor.customers import listing
+from kontor.customers import listing, queries
 from kontor.customers.models import PSYCHOGRAPHIC_FIELDS
 
 CHUNK = 2_000
@@ -46,17 +48,23 @@ def _rows(entity, user, records) -> Iterator[list[Any]]:
         + [customfields.label_of(cf) for cf in custom_fields]
     )
     relations = [f.name for f in fields if isinstance(f, models.ForeignKey)]
-    visible = (
+    links = queries.ORGANIZATION_LINKS[entity.model]
+    visible = queries.with_organization_visibility(
         entity.model.objects.visible_to(user)
         .filter(pk__in=records.values("pk"))
         .select_related(*relations)
         .prefetch_related("tags")
-        .order_by("pk")
+        .order_by("pk"),
+        user=user,
     )
     for record in visible.iterator(chunk_size=CHUNK):
         row = []
         for f in fields:
-            if isinstance(f, models.ForeignKey):
+            if f.name in links:
+                # An organization the user may not see: an empty cell, as none.
+                organization = queries.linked_organization(record, f.name)
+                row.append(organization.name if organization is not None else "")
+            elif isinstance(f, models.ForeignKey):
                 related = getattr(record, f.name)
                 row.append(str(related) if related is not None else "")
             elif f.choices:

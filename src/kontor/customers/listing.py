@@ -273,10 +273,12 @@ class ListQuery:
         field = self.entity.model._meta.get_field(name)
         me = [self.user.pk] if name == "owner" and "me" in values else []
         uuids = [_uuid(v) for v in values if not (name == "owner" and v == "me")]
+        related = field.related_model._default_manager.all()
+        if field.related_model is Organization:
+            # Filtering by an organization one may not see would tell who works there.
+            related = related.visible_to(self.user)
         ids = me + list(
-            field.related_model._default_manager.filter(uuid__in=uuids).values_list("pk", flat=True)
-            if uuids
-            else []
+            related.filter(uuid__in=uuids).values_list("pk", flat=True) if uuids else []
         )
         if len(ids) == 1:
             return Q(**{f"{name}_id": ids[0]})

@@ -16,6 +16,7 @@ from kontor.core.access import user_can
 from kontor.core.api.pagination import CursorPage
 from kontor.core.api.schemas import InputSchema
 from kontor.core.permissions import Capability
+from kontor.customers import queries
 from kontor.customers.models import (
     PSYCHOGRAPHIC_FIELDS,
     BuyingRole,
@@ -58,6 +59,11 @@ PSYCHOGRAPHIC_HELP = (
     "customers.psychographic capability read them (otherwise null) and write them "
     "(otherwise 403, nothing saved)."
 )
+LINK_HELP = "The `uuid` of the organization; null if there is none or you may not see it."
+HIDDEN_HELP = (
+    "True if linked to an organization you may not see (then the uuid above is null). "
+    "A change that sends null for it keeps that link."
+)
 TAGS_HELP = "Tag names; unknown names are refused. Replaces the record's tags."
 
 
@@ -77,6 +83,12 @@ def _custom_out(obj, context) -> dict[str, Any]:
         cache[entity] = [field.key for field in customfields.active_fields(entity)]
     custom = obj.custom or {}
     return {key: custom[key] for key in cache[entity] if key in custom}
+
+
+def _link_out(obj, link: str) -> UUID | None:
+    # Read with customers.queries.with_organization_visibility: no query per record.
+    organization = queries.linked_organization(obj, link)
+    return organization.uuid if organization is not None else None
 
 
 def _tags_out(obj) -> list[str]:
@@ -135,7 +147,8 @@ class OrganizationOut(Schema):
     kind: str
     status: str
     industry: str
-    parent: UUID | None = Field(None, alias="parent.uuid")
+    parent: UUID | None = Field(None, description=LINK_HELP)
+    parent_hidden: bool = Field(False, description=HIDDEN_HELP)
     employees: int | None
     revenue_band: str
     street: str
@@ -152,6 +165,14 @@ class OrganizationOut(Schema):
     version: int
     created_at: datetime
     updated_at: datetime
+
+    @staticmethod
+    def resolve_parent(obj) -> UUID | None:
+        return _link_out(obj, "parent")
+
+    @staticmethod
+    def resolve_parent_hidden(obj) -> bool:
+        return queries.organization_hidden(obj, "parent")
 
     @staticmethod
     def resolve_tags(obj) -> list[str]:
@@ -254,7 +275,8 @@ class PersonOut(Schema):
     title: str
     first_name: str
     last_name: str
-    organization: UUID | None = Field(None, alias="organization.uuid")
+    organization: UUID | None = Field(None, description=LINK_HELP)
+    organization_hidden: bool = Field(False, description=HIDDEN_HELP)
     job_title: str
     department: str
     email: str
@@ -279,6 +301,14 @@ class PersonOut(Schema):
     version: int
     created_at: datetime
     updated_at: datetime
+
+    @staticmethod
+    def resolve_organization(obj) -> UUID | None:
+        return _link_out(obj, "organization")
+
+    @staticmethod
+    def resolve_organization_hidden(obj) -> bool:
+        return queries.organization_hidden(obj, "organization")
 
     @staticmethod
     def resolve_psychographic(obj, context) -> dict[str, str] | None:

@@ -17,7 +17,7 @@ from django.http import HttpResponse
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
-from kontor.customers import duplicates, services
+from kontor.customers import duplicates, queries, services
 from kontor.customers.models import Gender, Organization, Person, Salutation
 
 MAX_FILE_SIZE = 2 * 1024 * 1024
@@ -99,8 +99,9 @@ def person_to_vcard(person: Person, *, version: str = "4.0") -> str:
     lines.append(
         "N:" + ";".join(escape(p) for p in (person.last_name, person.first_name, "", prefix, ""))
     )
-    if person.organization_id:
-        lines.append(f"ORG:{escape(person.organization.name)}")
+    # Only an organization the viewer may see (customers.queries.person_get).
+    if (organization := queries.linked_organization(person)) is not None:
+        lines.append(f"ORG:{escape(organization.name)}")
     if person.job_title:
         lines.append(f"TITLE:{escape(person.job_title)}")
     for n, email in enumerate(e for e in (person.email, person.email2) if e):

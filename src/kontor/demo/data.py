@@ -220,6 +220,18 @@ def load_demo(
         from kontor.processes.scenes import scenes_install
 
         scenes_install(language="de")
+        from kontor.demo import processes
+
+        extra |= processes.processes_load(
+            writer=writer,
+            seed=seed,
+            size=size,
+            persons=persons,
+            persons_after=persons_before,
+            organizations_after=orgs_before,
+            users=users,
+            progress=progress,
+        )
     search.rebuild(progress=progress)
     progress(f"  done in {time.monotonic() - started:.1f} s")
     return {

@@ -8,6 +8,9 @@ class MailConfig(AppConfig):
     verbose_name = _("E-mail")
 
     def ready(self) -> None:
+        from kontor.core import hooks
+
+        hooks.declare("mail_queued")  # emitted by mail.services.outgoing.mail_send
         from kontor.core.sections import register_customer_actions
 
         register_customer_actions("mail/includes/customer_actions.html")

@@ -16,3 +16,11 @@ class ProcessesConfig(AppConfig):
         from kontor.processes import engine_hooks
 
         engine_hooks.register()
+        from kontor.processes import triggers
+
+        triggers.register()
+        from kontor.core import hooks
+
+        # The events the engine emits (kontor.core.hooks).
+        for event in ("process_started", "process_step_entered", "process_ended"):
+            hooks.declare(event)

@@ -5,6 +5,10 @@
 - ``task_reopened``: the item is undone again, while its step is still active.
 - ``trade_fair_captured``: every published process with the trade-fair trigger
   starts on the captured person (or organization, as the process runs on).
+- ``mail_queued`` / ``appointment_created`` with ``context={"process_item": id}``
+  (the compose page and the new-appointment page opened from an instance's item):
+  the e-mail / appointment is linked to that item of the active step, which is then
+  done. Only an open item of the matching kind on the same customer is touched.
 
 The handlers run inside the caller's transaction and act as Kontor itself
 (``actor=None`` for the checks; the user is recorded as who did it where there is
@@ -13,7 +17,13 @@ one): completing one's own task must not fail because of a process."""
 from django.db import transaction
 
 from kontor.core import hooks
-from kontor.processes.models import InstanceStatus, StepRunItem, StepRunStatus, TriggerKind
+from kontor.processes.models import (
+    ActivityType,
+    InstanceStatus,
+    StepRunItem,
+    StepRunStatus,
+    TriggerKind,
+)
 from kontor.processes.services import instances as engine
 
 
@@ -48,7 +58,51 @@ def on_trade_fair_captured(*, result, actor, **_kwargs) -> None:
     )
 
 
+def _item_for(context, kind: str, **subject):
+    """The open item of ``kind`` named by ``context["process_item"]`` on the
+    customer (``person_id=…`` or ``organization_id=…``), or None."""
+    try:
+        pk = int((context or {}).get("process_item"))
+    except (TypeError, ValueError):
+        return None
+    return (
+        StepRunItem.objects.filter(
+            pk=pk,
+            activity__kind=kind,
+            step_run__status=StepRunStatus.ACTIVE,
+            step_run__instance__status__in=(InstanceStatus.RUNNING, InstanceStatus.PAUSED),
+            **{f"step_run__instance__{name}": value for name, value in subject.items()},
+        )
+        .select_related("step_run__instance")
+        .first()
+    )
+
+
+def on_mail_queued(*, message, actor, context, **_kwargs) -> None:
+    person_id = message.activity.person_id if message.activity_id else None
+    item = _item_for(context, ActivityType.EMAIL, person_id=person_id) if person_id else None
+    if item is not None:
+        engine.item_link(item=item, done_by=actor, mail=message, via="mail")
+
+
+def on_appointment_created(*, appointment, actor, context, **_kwargs) -> None:
+    item = None
+    if appointment.person_id:
+        item = _item_for(context, ActivityType.APPOINTMENT, person_id=appointment.person_id)
+    if item is None and appointment.organization_id:
+        item = _item_for(
+            context,
+            ActivityType.APPOINTMENT,
+            person_id=None,
+            organization_id=appointment.organization_id,
+        )
+    if item is not None:
+        engine.item_link(item=item, done_by=actor, appointment=appointment, via="appointment")
+
+
 def register() -> None:
     hooks.register("task_done", on_task_done)
     hooks.register("task_reopened", on_task_reopened)
     hooks.register("trade_fair_captured", on_trade_fair_captured)
+    hooks.register("mail_queued", on_mail_queued)
+    hooks.register("appointment_created", on_appointment_created)

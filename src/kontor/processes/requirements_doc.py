@@ -518,3 +518,23 @@ def _docx(doc: Document) -> bytes:
     out = io.BytesIO()
     word.save(out)
     return out.getvalue()
+
+
+CONTENT_TYPES = {
+    "pdf": "application/pdf",
+    "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+}
+
+
+def document_response(version: ProcessVersion, language: str, file_format: str):
+    """The document as a download (the page and the API give the same file)."""
+    from django.http import HttpResponse
+    from django.utils.text import slugify
+
+    render = render_pdf if file_format == "pdf" else render_docx
+    response = HttpResponse(render(version, language), content_type=CONTENT_TYPES[file_format])
+    name = slugify(version.process.name) or "process"
+    filename = f"lastenheft-{name}-v{version.number}-{language}.{file_format}"
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response["X-Content-Type-Options"] = "nosniff"
+    return response

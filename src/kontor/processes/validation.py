@@ -18,6 +18,11 @@ The rules, and the choices behind them:
 - **A branch is decidable**: of a step's several outgoing transitions, at most one may
   have neither a condition nor a label (the user could not tell them apart).
 - **At least one end step.**
+- **The trigger can fire**: a draft is not published with a trigger whose event no
+  installed app emits (lead created, case opened, opportunity lost wait for the sales
+  and service apps; see kontor.processes.triggers). Versions published already keep
+  theirs — a shipped scene may wait for its app — so only drafts get this problem.
+- **"Customer inactive" says after how long**: ``{"months": N}``, N a positive whole number.
 """
 
 from collections import defaultdict
@@ -25,7 +30,13 @@ from dataclasses import dataclass
 
 from django.utils.translation import gettext as _
 
-from kontor.processes.models import ProcessVersion, Step, Transition
+from kontor.processes.models import (
+    ProcessVersion,
+    Step,
+    Transition,
+    TriggerKind,
+)
+from kontor.processes.triggers import months_of
 
 
 @dataclass(frozen=True)
@@ -59,7 +70,8 @@ def check(
     """The rules on already loaded rows (steps in position order)."""
     if not steps:
         return [
-            Problem("no_steps", _("The process has no steps. Add at least a start and an end."))
+            Problem("no_steps", _("The process has no steps. Add at least a start and an end.")),
+            *_trigger_problems(version),
         ]
 
     problems: list[Problem] = []
@@ -176,6 +188,26 @@ def check(
                         by_pk[members[0]].key,
                     )
                 )
+    problems.extend(_trigger_problems(version))
+    return problems
+
+
+def _trigger_problems(version: ProcessVersion) -> list[Problem]:
+    problems = []
+    trigger = version.trigger
+    # A trigger whose app is not installed yet (lead created, case opened …) is no
+    # problem: the version can be published and started by hand until the event
+    # exists; the process page says so (so a shipped scene stays adaptable).
+    if trigger == TriggerKind.CUSTOMER_INACTIVE and months_of(version.trigger_config) is None:
+        problems.append(
+            Problem(
+                "trigger_months",
+                _(
+                    "Say after how many months without contact the process starts: "
+                    'trigger settings {"months": N}, N a whole number of at least 1.'
+                ),
+            )
+        )
     return problems
 
 

@@ -47,7 +47,7 @@ from kontor.activities.services.activities import (
     require_can_log,
     require_visible,
 )
-from kontor.core import audit
+from kontor.core import audit, hooks
 from kontor.core.models import AuditAction
 from kontor.customers.models import Organization, Person
 from kontor.customers.services import EditConflict
@@ -269,8 +269,11 @@ def appointment_create(
     time_zone: str | zoneinfo.ZoneInfo | None = None,
     send_invitations: bool = False,
     via: str = "ui",
+    context: dict | None = None,
 ) -> Appointment:
-    """Plan an appointment organised by ``actor`` (its owner, in the actor's team)."""
+    """Plan an appointment organised by ``actor`` (its owner, in the actor's team).
+    ``context`` (e.g. the process item it was planned for) is handed to the
+    ``appointment_created`` hook."""
     require_can_log(actor)
     require_visible(actor, person)
     require_visible(actor, organization)
@@ -312,6 +315,7 @@ def appointment_create(
     )
     if send_invitations:
         _send_invitations(appointment, "REQUEST")
+    hooks.emit("appointment_created", appointment=appointment, actor=actor, context=context or {})
     return appointment
 
 

@@ -21,6 +21,7 @@ from kontor.core import hooks
 from kontor.core.normalize import company_key
 from kontor.customers import duplicates, services
 from kontor.customers.models import ContactRole, Organization, Person, Salutation
+from kontor.customers.queries import mark_organization_visibility
 
 FOLLOW_UP_DAYS = (1, 3, 7, 14)
 DEFAULT_FOLLOW_UP_DAYS = 3
@@ -118,10 +119,12 @@ def capture_matches(*, user, data: CaptureData, limit: int = MATCH_LIMIT) -> Cap
         found.persons = duplicates.candidates_for_data(
             user=user, model=Person, data=person_data, limit=limit
         )
+    # A candidate shows its employer only where the user may see it.
+    mark_organization_visibility([c.record for c in found.persons], user=user)
     by_email = [c for c in found.persons if "email" in c.reasons]
     if len(by_email) == 1:
         found.person = by_email[0].record
-        if found.organization is None and found.person.organization_id:
+        if found.organization is None and found.person.organization_visible:
             found.organization = found.person.organization
             if not any(c.record.pk == found.organization.pk for c in found.organizations):
                 found.organizations.insert(0, duplicates.Candidate(found.organization, 100, []))

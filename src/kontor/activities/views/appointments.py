@@ -31,6 +31,7 @@ from kontor.activities.queries import appointments as queries
 from kontor.activities.services import appointments as services
 from kontor.core.access import user_can
 from kontor.core.models import Team
+from kontor.core.navigation import safe_next
 from kontor.core.permissions import Capability
 from kontor.customers.models import Organization, Person
 
@@ -232,8 +233,9 @@ def _rows_by_hour(days: list[Day]) -> list[tuple[int, list[tuple[Day, list[Item]
 
 
 def _initial_from_query(request: HttpRequest) -> dict:
-    """Prefill from the calendar (?start=2027-03-29T10:00 or ?date=2027-03-29) and the
-    customer page (?person=<uuid> / ?organization=<uuid>)."""
+    """Prefill from the calendar (?start=2027-03-29T10:00 or ?date=2027-03-29), the
+    customer page (?person=<uuid> / ?organization=<uuid>) and a process step
+    (?title=…&duration=<minutes>)."""
     initial: dict = {"reminder_minutes": "15"}
     start = None
     if request.GET.get("start"):
@@ -251,7 +253,12 @@ def _initial_from_query(request: HttpRequest) -> dict:
         start = (now + timedelta(hours=1)).replace(minute=0, second=0, microsecond=0)
         start = start.replace(tzinfo=None)
     initial["starts_at"] = start.strftime("%Y-%m-%dT%H:%M")
-    initial["ends_at"] = (start + timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M")
+    duration = request.GET.get("duration", "")
+    minutes = int(duration) if duration.isdecimal() and duration.isascii() else 60
+    minutes = minutes if 0 < minutes <= 24 * 60 else 60
+    initial["ends_at"] = (start + timedelta(minutes=minutes)).strftime("%Y-%m-%dT%H:%M")
+    if request.GET.get("title"):
+        initial["title"] = request.GET["title"][:200]
     for name in ("person", "organization"):
         if request.GET.get(name) and _is_uuid(request.GET[name]):
             initial[name] = request.GET[name]
@@ -287,13 +294,21 @@ def appointment_create(request: HttpRequest) -> HttpResponse:
                 actor=request.user,
                 time_zone=timezone.get_current_timezone(),
                 send_invitations=form.cleaned_data["send_invitations"],
+                # The form posts back to its own URL: ?process_item=… came with it
+                # (see the appointment_created hook).
+                context=(
+                    {"process_item": request.GET["process_item"]}
+                    if request.GET.get("process_item")
+                    else None
+                ),
                 **data,
             )
         except ValidationError as exc:
             form.add_service_errors(exc)
         else:
             messages.success(request, _("Appointment saved."))
-            return redirect(appointment.get_absolute_url())
+            # Scheduled for a process item: back to the process (its ``next``).
+            return redirect(safe_next(request, appointment.get_absolute_url()))
     return _form_page(request, form, None, status=422)
 
 

@@ -9,7 +9,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import path, reverse
 from django.utils.cache import patch_vary_headers
-from django.utils.http import url_has_allowed_host_and_scheme, urlencode
+from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -21,6 +21,7 @@ from kontor.core import audit
 from kontor.core.access import get_object_for_user, user_can
 from kontor.core.api.pagination import DEFAULT_LIMIT, paginate
 from kontor.core.forms import add_service_errors
+from kontor.core.navigation import safe_next
 from kontor.core.permissions import Capability
 from kontor.customers.models import Organization, Person
 
@@ -100,11 +101,7 @@ def _toggle(request: HttpRequest, uuid, service) -> HttpResponse:
     _require_edit(request)
     task = service(actor=request.user, task=task)
     if not request.htmx:
-        next_url = request.POST.get("next", "")
-        safe = url_has_allowed_host_and_scheme(
-            next_url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-        )
-        return redirect(next_url if safe else task.get_absolute_url())
+        return redirect(safe_next(request, task.get_absolute_url()))
     task = queries.task_get(user=request.user, uuid=uuid)
     context = {
         "task": task,

@@ -155,6 +155,27 @@ def _organization_data(request: HttpRequest, data: dict, organization=None) -> d
     return _common_data(data)
 
 
+def _keep_hidden_link(record, data: dict, link: str) -> dict:
+    """A link to an organization the user may not see stays as it is: null (what a
+    read gave them) keeps it, another organization is refused — as the web form,
+    which leaves the field out (customers.queries.with_organization_visibility)."""
+    if link not in data or not queries.organization_hidden(record, link):
+        return data
+    if data[link] is not None:
+        raise ValidationError(
+            {link: _("Linked to an organization you may not see; you cannot change that link.")}
+        )
+    del data[link]
+    return data
+
+
+def _as_seen(request: HttpRequest, record):
+    """A record just written, read back with what the user may see of the
+    organizations it is linked to (PersonOut/OrganizationOut show only those)."""
+    records = type(record).objects.filter(pk=record.pk).select_related("owner")
+    return queries.with_organization_visibility(records, user=request.auth).get()
+
+
 def _filtered(request: HttpRequest, entity: listing.Entity):
     """The list's rows with the filters of the query string — the same parameters and
     rules as the web lists (customers.listing) — and their keyset order."""
@@ -194,7 +215,8 @@ def person_create(
     data = _person_data(request, payload.dict())
     if found := create_check(request, Person, data, allow_duplicates):
         return found
-    return Status(201, services.person_create(actor=request.auth, data=data, via="api"))
+    person = services.person_create(actor=request.auth, data=data, via="api")
+    return Status(201, _as_seen(request, person))
 
 
 @router.patch("/persons/{uuid:uuid}", response=PersonOut, summary="Change a person")
@@ -204,11 +226,12 @@ def person_update(request: HttpRequest, uuid: UUID, payload: PersonPatch):
     _require(request, Capability.CUSTOMERS_EDIT)
     data = payload.dict(exclude_unset=True)
     version = data.pop("version", None)
-    data = _person_data(request, data)
+    data = _person_data(request, _keep_hidden_link(person, data, "organization"))
     try:
-        return services.person_update(
+        person = services.person_update(
             person=person, actor=request.auth, data=data, version=version, via="api"
         )
+        return _as_seen(request, person)
     except services.EditConflict as exc:
         return _conflict(request, exc)
 
@@ -254,7 +277,8 @@ def organization_create(
     data = _organization_data(request, payload.dict())
     if found := create_check(request, Organization, data, allow_duplicates):
         return found
-    return Status(201, services.organization_create(actor=request.auth, data=data, via="api"))
+    organization = services.organization_create(actor=request.auth, data=data, via="api")
+    return Status(201, _as_seen(request, organization))
 
 
 @router.patch(
@@ -266,11 +290,14 @@ def organization_update(request: HttpRequest, uuid: UUID, payload: OrganizationP
     _require(request, Capability.CUSTOMERS_EDIT)
     data = payload.dict(exclude_unset=True)
     version = data.pop("version", None)
-    data = _organization_data(request, data, organization)
+    data = _organization_data(
+        request, _keep_hidden_link(organization, data, "parent"), organization
+    )
     try:
-        return services.organization_update(
+        organization = services.organization_update(
             organization=organization, actor=request.auth, data=data, version=version, via="api"
         )
+        return _as_seen(request, organization)
     except services.EditConflict as exc:
         return _conflict(request, exc)
 

@@ -178,6 +178,8 @@ def duplicate_scan_progress(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _display(record, field) -> str:
+    if field.name in queries.ORGANIZATION_LINKS[type(record)]:
+        return queries.organization_text(record, field.name) or "—"
     value = getattr(record, field.name)
     display = getattr(record, f"get_{field.name}_display", None)
     if display is not None and field.choices:
@@ -263,8 +265,9 @@ def _merge_view(request: HttpRequest, *, model, get, uuid, other) -> HttpRespons
                 ),
                 409,
             )
-            survivor.refresh_from_db()
-            victim.refresh_from_db()
+            # Read again, with what the viewer may see of their organizations.
+            survivor = get(user=request.user, uuid=uuid)
+            victim = get(user=request.user, uuid=other)
         except ValidationError as exc:
             error, status = " ".join(exc.messages), 422
         else:

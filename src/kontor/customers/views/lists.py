@@ -19,7 +19,7 @@ from kontor.core.access import team_ids, user_can
 from kontor.core.api.pagination import paginate
 from kontor.core.models import BulkJob, SavedView, Team, User
 from kontor.core.permissions import Capability
-from kontor.customers import bulk, list_export, listing
+from kontor.customers import bulk, list_export, listing, queries
 from kontor.customers.models import Organization, Tag
 
 PAGE_SIZE = 50
@@ -79,6 +79,9 @@ def _cells(lq: listing.ListQuery, record) -> list:
             cells.append(custom.get(column.custom.key, ""))
         elif column.key == "tags":
             cells.append(", ".join(t.name for t in record.tags.all()))
+        elif column.key in queries.ORGANIZATION_LINKS[lq.entity.model]:
+            # Joined with its visibility by the list's query (see the rule there).
+            cells.append(queries.organization_text(record, column.key))
         else:
             display = getattr(record, f"get_{column.key}_display", None)
             value = display() if display else getattr(record, column.key)

@@ -79,12 +79,11 @@ def _organization_buying_center(request, organization) -> dict:
 
 
 def _organization_hierarchy(request, organization) -> dict:
-    visible = Organization.objects.visible_to(request.user)
-    parent = visible.filter(pk=organization.parent_id).first() if organization.parent_id else None
+    # The parent comes with the organization (queries.with_organization_visibility).
     subsidiaries = list(
         queries.organization_subsidiaries(user=request.user, organization=organization)
     )
-    return {"parent": parent, "subsidiaries": subsidiaries}
+    return {"subsidiaries": subsidiaries}
 
 
 PERSON_SECTIONS = {
@@ -135,6 +134,8 @@ def organization_section(request: HttpRequest, uuid: str, section: str) -> HttpR
 
 def _display(record, name: str):
     field = record._meta.get_field(name)
+    if name in queries.ORGANIZATION_LINKS[type(record)]:
+        return queries.organization_text(record, name) or None
     if field.many_to_many:
         return ", ".join(str(t) for t in getattr(record, name).all())
     display = getattr(record, f"get_{name}_display", None)
@@ -174,7 +175,10 @@ def _edit(request, *, form_class, record, create, update):
                 messages.success(request, _("Changes saved."))
             return redirect(saved.get_absolute_url())
         except services.EditConflict as exc:
-            conflict = _their_values(form, exc.current)
+            current = queries.with_organization_visibility(
+                type(exc.current).objects.filter(pk=exc.current.pk), user=request.user
+            ).get()
+            conflict = _their_values(form, current)
             # Saving again means "keep mine": the form now carries their version.
             form.data = form.data.copy()
             form.data["version"] = exc.current.version

@@ -24,7 +24,7 @@ from kontor.activities.services.activities import (
     require_can_log,
     require_visible,
 )
-from kontor.core import audit
+from kontor.core import audit, hooks
 from kontor.core.access import user_can
 from kontor.core.models import AuditAction
 from kontor.core.permissions import Capability
@@ -125,11 +125,13 @@ def mail_send(
     body: str,
     template: EmailTemplate | None = None,
     via: str = "ui",
+    context: dict | None = None,
 ) -> MailMessage:
     """Write to ``person`` from Kontor: the merge fields in ``subject`` and ``body`` are
     filled in, the e-mail is logged in the person's history (an outgoing e-mail
     activity with the text as sent) and queued for the SMTP server after the commit.
-    Nothing is stored when a check fails."""
+    Nothing is stored when a check fails. ``context`` (e.g. the process item the
+    e-mail was written for) is handed to the ``mail_queued`` hook."""
     require_can_log(actor)
     require_visible(actor, person)
     if template is not None and template.owner_id not in (None, actor.pk):
@@ -183,6 +185,7 @@ def mail_send(
     )
     audit.record(actor=actor, action=AuditAction.CREATE, instance=message, via=via)
     _enqueue(message.pk)
+    hooks.emit("mail_queued", message=message, actor=actor, context=context or {})
     return message
 
 

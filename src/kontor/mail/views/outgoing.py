@@ -8,16 +8,18 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.urls import path
+from django.urls import path, reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from kontor.core.access import get_object_for_user, user_can
 from kontor.core.api.pagination import paginate
 from kontor.core.forms import add_service_errors
+from kontor.core.navigation import safe_next
 from kontor.core.permissions import Capability
 from kontor.customers.models import Person
 from kontor.customers.notes import notes_of
+from kontor.customers.queries import mark_organization_visibility
 from kontor.mail import merge
 from kontor.mail.forms.outgoing import ComposeForm
 from kontor.mail.models import EmailTemplate
@@ -36,7 +38,9 @@ def _person(request: HttpRequest) -> Person | None:
     uuid = request.POST.get("person") or request.GET.get("person")
     if not uuid:
         return None
-    return get_object_for_user(Person, request.user, uuid=uuid, related=("organization",))
+    person = get_object_for_user(Person, request.user, uuid=uuid, related=("organization",))
+    mark_organization_visibility([person], user=request.user)
+    return person
 
 
 def _template(request: HttpRequest, uuid: str) -> EmailTemplate | None:
@@ -92,6 +96,9 @@ def _page(request: HttpRequest, person: Person | None, form: ComposeForm, status
         "field_groups": merge.available_fields(actor=request.user),
         "notes": list(notes_of(customer=person)[:20]) if person else [],
         "no_email": person is not None and not person.email,
+        # The process item the e-mail is written for (see the mail_queued hook).
+        "process_item": request.POST.get("process_item") or request.GET.get("process_item", ""),
+        "next": request.POST.get("next") or request.GET.get("next", ""),
     }
     return render(request, PAGE, context, status=status)
 
@@ -120,6 +127,11 @@ def compose(request: HttpRequest) -> HttpResponse:
                 subject=data["subject"],
                 body=data["body"],
                 template=_template(request, data["template"]),
+                context=(
+                    {"process_item": request.POST["process_item"]}
+                    if request.POST.get("process_item")
+                    else None
+                ),
             )
         except ValidationError as exc:
             add_service_errors(form, exc)
@@ -129,7 +141,10 @@ def compose(request: HttpRequest) -> HttpResponse:
                 _("The e-mail to %(name)s is on its way and logged in the history.")
                 % {"name": person.full_name},
             )
-            return redirect("mail:outgoing_detail", uuid=message.uuid)
+            # Written for a process item: back to the process (its ``next``).
+            return redirect(
+                safe_next(request, reverse("mail:outgoing_detail", kwargs={"uuid": message.uuid}))
+            )
     return _page(request, person, form)
 
 

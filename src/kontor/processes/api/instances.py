@@ -1,8 +1,11 @@
 """Running processes in the API: list and start instances, read one with its
-current step's items, mark an item done, choose a branch, cancel. The same services
-and rules as the instance page (kontor.processes.services.instances)."""
+current step's items (their task / appointment / e-mail, and for a field item the
+field and its value), mark an item done, fill in a field item, choose a branch,
+cancel. The same services and rules as the instance page
+(kontor.processes.services.instances)."""
 
 from datetime import datetime
+from typing import Any
 from uuid import UUID
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -18,6 +21,7 @@ from kontor.core.api.schemas import InputSchema
 from kontor.core.permissions import Capability
 from kontor.customers.models import Organization, Person
 from kontor.processes.models import (
+    ActivityType,
     InstanceStatus,
     Process,
     ProcessInstance,
@@ -26,6 +30,7 @@ from kontor.processes.models import (
     Transition,
 )
 from kontor.processes.services import instances as engine
+from kontor.processes.services import items as item_fields
 
 router = Router(tags=["processes"])
 
@@ -39,6 +44,18 @@ class ItemOut(Schema):
     required: bool
     done_at: datetime | None
     task: UUID | None = Field(description="The task created for the item, if any.")
+    appointment: UUID | None = Field(description="The appointment planned for the item.")
+    mail: UUID | None = Field(description="The e-mail sent for the item.")
+    field: str | None = Field(
+        None, description="A field item's field (person.email, custom.<key> …)."
+    )
+    value: Any = Field(None, description="The field's current value (null when empty).")
+    fillable: bool = Field(
+        False, description="Whether the field can be filled in (POST …/items/{id}/value)."
+    )
+    reason: str = Field(
+        "", description="Why an e-mail set to send is still open (e.g. no address)."
+    )
 
 
 class TransitionOut(Schema):
@@ -114,6 +131,13 @@ class DoneIn(InputSchema):
     lock_version: int | None = None
 
 
+class ValueIn(InputSchema):
+    value: Any = Field(
+        description="The value as text or JSON (a list for several choices, a boolean …)."
+    )
+    lock_version: int | None = None
+
+
 def _require(request: HttpRequest, capability: str) -> None:
     if not user_can(request.auth, capability):
         raise PermissionDenied(_("Your role does not allow this."))
@@ -143,23 +167,15 @@ def _detail(instance: ProcessInstance) -> dict:
     runs = list(instance.step_runs.select_related("step", "assignee").order_by("entered_at", "id"))
     active = next((r for r in runs if r.status == StepRunStatus.ACTIVE), None)
     items = (
-        active.items.select_related("activity", "task").order_by("activity__position", "id")
+        active.items.select_related("activity", "task", "appointment", "mail").order_by(
+            "activity__position", "id"
+        )
         if active
         else []
     )
     return {
         **_out(instance),
-        "items": [
-            {
-                "id": item.pk,
-                "title": item.activity.title,
-                "kind": item.activity.kind,
-                "required": item.activity.required,
-                "done_at": item.done_at,
-                "task": item.task.uuid if item.task_id else None,
-            }
-            for item in items
-        ],
+        "items": [_item(instance, active, item) for item in items],
         "choices": [
             {"id": t.pk, "label": t.label, "target": t.target.key}
             for t in engine.choices_for(instance, active)
@@ -177,6 +193,36 @@ def _detail(instance: ProcessInstance) -> dict:
             for run in runs
         ],
     }
+
+
+def _item(instance: ProcessInstance, active, item: StepRunItem) -> dict:
+    activity = item.activity
+    out = {
+        "id": item.pk,
+        "title": activity.title,
+        "kind": activity.kind,
+        "required": activity.required,
+        "done_at": item.done_at,
+        "task": item.task.uuid if item.task_id else None,
+        "appointment": item.appointment.uuid if item.appointment_id else None,
+        "mail": item.mail.uuid if item.mail_id else None,
+    }
+    if activity.kind == ActivityType.FIELD:
+        spec = item_fields.item_field(instance, activity)
+        config = activity.config if isinstance(activity.config, dict) else {}
+        out["field"] = spec.path if spec else config.get("field")
+        out["value"] = spec.value if spec and spec.filled else None
+        out["fillable"] = bool(spec and spec.fillable and not item.done_at)
+    elif (
+        activity.kind == ActivityType.EMAIL
+        and not item.mail_id
+        and not item.done_at
+        and item_fields.mail_sends(activity.config)
+    ):
+        out["reason"] = item_fields.mail_problem(
+            instance, activity.config, sender=active.assignee
+        ) or _("It was not sent by itself; write it here.")
+    return out
 
 
 def _get(request: HttpRequest, uuid: UUID) -> ProcessInstance:
@@ -253,6 +299,25 @@ def instance_item_done(
         actor=request.auth,
         item=item,
         lock_version=payload.lock_version if payload else None,
+        via="api",
+    )
+    return _detail(_get(request, uuid))
+
+
+@router.post(
+    "/process-instances/{uuid:uuid}/items/{item_id}/value",
+    response=InstanceDetailOut,
+    summary="Fill in the field of a field item of the current step",
+)
+def instance_item_value(request: HttpRequest, uuid: UUID, item_id: int, payload: ValueIn):
+    instance = _get(request, uuid)
+    _require(request, Capability.ACTIVITIES_EDIT)
+    item = get_object_or_404(StepRunItem, pk=item_id, step_run__instance=instance)
+    engine.item_fill(
+        actor=request.auth,
+        item=item,
+        value=payload.value,
+        lock_version=payload.lock_version,
         via="api",
     )
     return _detail(_get(request, uuid))

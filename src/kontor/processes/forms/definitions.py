@@ -17,6 +17,15 @@ from kontor.processes.models import (
 )
 
 
+def _limit_triggers(form: forms.Form, current: str | None = None) -> None:
+    """Offer only the triggers that can fire here (and the version's current one)."""
+    from kontor.processes.triggers import available_triggers
+
+    allowed = {*available_triggers(), *([current] if current else [])}
+    field = form.fields["trigger"]
+    field.choices = [(value, label) for value, label in TriggerKind.choices if value in allowed]
+
+
 class _JSONObjectField(forms.JSONField):
     """Optional JSON that must be an object; empty means {}."""
 
@@ -57,6 +66,10 @@ class ProcessCreateForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 4}),
     )
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        _limit_triggers(self)
+
 
 class ProcessForm(forms.Form):
     name = forms.CharField(label=_("name"), max_length=200)
@@ -81,6 +94,10 @@ class VersionForm(forms.Form):
         help_text=_('Optional, as JSON: e.g. {"months": 12} or {"source": "web"}.'),
     )
     lock_version = forms.IntegerField(widget=forms.HiddenInput)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        _limit_triggers(self, self.initial.get("trigger"))
 
 
 class StepForm(forms.Form):

@@ -141,6 +141,18 @@ class StepRun(models.Model):
         indexes = [
             models.Index(fields=["step", "status"], name="step_run_step_status"),
             models.Index(fields=["status", "due_at"], name="step_run_status_due"),
+            # The deadline checks (kontor.processes.deadlines) read only the active runs
+            # not yet warned / escalated, oldest due first, every few minutes.
+            models.Index(
+                fields=["due_at", "id"],
+                condition=Q(status="active", overdue_notified_at__isnull=True),
+                name="step_run_to_warn",
+            ),
+            models.Index(
+                fields=["due_at", "id"],
+                condition=Q(status="active", escalated_at__isnull=True),
+                name="step_run_to_escalate",
+            ),
         ]
 
     def __str__(self) -> str:

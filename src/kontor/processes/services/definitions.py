@@ -10,6 +10,14 @@ a frozen version is refused (``VersionFrozen``); the editor first calls
 keys, transitions, activities, acceptance status) into a new draft. A process has at
 most one open draft: asking for a new draft while one exists returns that draft.
 
+Every edit of a draft has the same shape, kept in the helpers below: check the
+permission (``_require``), lock the version row and refuse a frozen version
+(``_editable``), validate, then save with an audit entry (``_save``, ``_update``,
+``_delete``, ``_move``). The version lock makes concurrent edits of one draft wait
+for each other. Steps of a version and activities of a step stay numbered 0…n-1 in
+their order; a new transition gets the position after its source step's other ways
+out.
+
 Publishing validates the draft (kontor.processes.validation) and refuses with every
 problem listed (``VersionInvalid``); nothing changes then. On success the previously
 published version is retired in the same transaction.
@@ -19,7 +27,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import Max, Q
+from django.db.models import Max, Q, QuerySet
 from django.utils import timezone
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
@@ -77,7 +85,7 @@ class EditConflict(Exception):
         self.current = current
 
 
-# --- Helpers -----------------------------------------------------------------------------
+# --- Access and locking ------------------------------------------------------------------
 
 
 def _require(actor) -> None:
@@ -100,6 +108,19 @@ def _editable(version: ProcessVersion) -> ProcessVersion:
     return current
 
 
+def _for_update(row):
+    """``row`` read again under a row lock: the caller's copy may be stale."""
+    return type(row).objects.select_for_update().get(pk=row.pk)
+
+
+def _user_or_none(actor):
+    """The actor to store as creator or owner; None when it is no saved user."""
+    return actor if getattr(actor, "pk", None) else None
+
+
+# --- Validation --------------------------------------------------------------------------
+
+
 def _clean_choice(name: str, value: str, choices) -> str:
     if value not in choices.values:
         raise ValidationError({name: [_("Select a valid choice.")]})
@@ -119,23 +140,24 @@ def _text(name: str, value: str | None, *, required: bool = False, max_length: i
     return value
 
 
-def _trigger_config(value: Any) -> dict:
+def _json_object(name: str, value: Any) -> dict:
+    """A JSON object field (trigger or activity configuration); None means empty."""
     if value is None:
         return {}
     if not isinstance(value, dict):
-        raise ValidationError({"trigger_config": [_("Send a JSON object.")]})
+        raise ValidationError({name: [_("Send a JSON object.")]})
     return value
 
 
 def _condition(value: Any) -> dict:
     if not value:
         return {}
-    if not isinstance(value, dict) or not isinstance(value.get("field"), str) or not value["field"]:
-        raise ValidationError(
-            {"condition": [_('A condition is {"field": "…", "equals": …}, or empty.')]}
-        )
-    unknown = set(value) - {"field", "equals"}
-    if unknown or "equals" not in value:
+    if (
+        not isinstance(value, dict)
+        or not isinstance(value.get("field"), str)
+        or not value["field"]
+        or set(value) != {"field", "equals"}
+    ):
         raise ValidationError(
             {"condition": [_('A condition is {"field": "…", "equals": …}, or empty.')]}
         )
@@ -170,6 +192,9 @@ def _unique_key(version: ProcessVersion, wanted: str, name: str) -> str:
     return key
 
 
+# --- Saving, with the audit entry --------------------------------------------------------
+
+
 def _save(instance, *, actor, via: str, before=None) -> None:
     instance.full_clean()
     instance.save()
@@ -182,15 +207,64 @@ def _save(instance, *, actor, via: str, before=None) -> None:
     )
 
 
+def _update(row, values: dict, *, actor, via: str):
+    """Set ``values`` on ``row`` (locked by the caller), save it and audit the change."""
+    before = audit.snapshot(row)
+    for field, value in values.items():
+        setattr(row, field, value)
+    _save(row, actor=actor, via=via, before=before)
+    return row
+
+
+def _delete(row, *, actor, via: str, siblings: QuerySet | None = None) -> None:
+    """Audit and delete ``row``; then close the gap among ``siblings`` (the rows it was
+    numbered with), if it had any."""
+    audit.record(actor=actor, action=AuditAction.DELETE, instance=row, via=via)
+    row.delete()
+    if siblings is not None:
+        _close_up(siblings.order_by("position", "id"))
+
+
+# --- Positions ---------------------------------------------------------------------------
+
+
+def _next_position(siblings: QuerySet) -> int:
+    """The position after the last of ``siblings``: a new row goes to the end."""
+    last = siblings.aggregate(m=Max("position"))["m"]
+    return 0 if last is None else last + 1
+
+
+def _close_up(rows) -> None:
+    """Number ``rows`` 0…n-1 in their order; only rows whose position changes are saved."""
+    for position, row in enumerate(rows):
+        if row.position != position:
+            row.position = position
+            row.save(update_fields=["position"])
+
+
 def _renumber(rows: list, moved, index: int) -> None:
     """Put ``moved`` at ``index`` of ``rows`` (which holds it) and number them 0…n-1."""
     rows = [row for row in rows if row.pk != moved.pk]
     index = max(0, min(index, len(rows)))
     rows.insert(index, moved)
-    for position, row in enumerate(rows):
-        if row.position != position:
-            row.position = position
-            row.save(update_fields=["position"])
+    _close_up(rows)
+
+
+def _move(siblings: QuerySet, row, index: int, *, actor, via: str):
+    """Move ``row`` to ``index`` among ``siblings`` (the others close up) and audit the
+    old and new position. Returns the moved row as read under the lock."""
+    rows = list(siblings.select_for_update().order_by("position", "id"))
+    moved = next(r for r in rows if r.pk == row.pk)
+    old = moved.position
+    _renumber(rows, moved, index)
+    audit.record(
+        actor=actor,
+        action=AuditAction.UPDATE,
+        instance=moved,
+        related={"position": [old, moved.position]},
+        via=via,
+    )
+    return moved
 
 
 # --- Processes ---------------------------------------------------------------------------
@@ -217,7 +291,7 @@ def process_create(
         name=_text("name", name, required=True, max_length=200),
         subject_kind=_clean_choice("subject_kind", subject_kind, SubjectKind),
         key=key,
-        owner=owner if owner is not None else (actor if getattr(actor, "pk", None) else None),
+        owner=owner if owner is not None else _user_or_none(actor),
     )
     _save(process, actor=actor, via=via)
     version = ProcessVersion(
@@ -226,8 +300,8 @@ def process_create(
         goal=_text("goal", goal, required=True, max_length=2000),
         description=_text("description", description, max_length=20_000),
         trigger=_clean_choice("trigger", trigger, TriggerKind),
-        trigger_config=_trigger_config(trigger_config),
-        created_by=actor if getattr(actor, "pk", None) else None,
+        trigger_config=_json_object("trigger_config", trigger_config),
+        created_by=_user_or_none(actor),
     )
     _save(version, actor=actor, via=via)
     start = Step(version=version, key="start", name=_("Start"), position=0)
@@ -245,12 +319,9 @@ def process_create(
 def process_update(*, actor, process: Process, name: str, owner=None, via: str = "ui") -> Process:
     """Rename a process or change its owner (what it runs on is part of its identity)."""
     _require(actor)
-    current = Process.objects.select_for_update().get(pk=process.pk)
-    before = audit.snapshot(current)
-    current.name = _text("name", name, required=True, max_length=200)
-    current.owner = owner
-    _save(current, actor=actor, via=via, before=before)
-    return current
+    current = _for_update(process)
+    values = {"name": _text("name", name, required=True, max_length=200), "owner": owner}
+    return _update(current, values, actor=actor, via=via)
 
 
 @transaction.atomic
@@ -258,11 +329,7 @@ def process_archive(*, actor, process: Process, archived: bool = True, via: str 
     """Archive (or bring back) a process: archived ones are hidden from the list and
     start no new instances; running instances finish."""
     _require(actor)
-    current = Process.objects.select_for_update().get(pk=process.pk)
-    before = audit.snapshot(current)
-    current.archived = archived
-    _save(current, actor=actor, via=via, before=before)
-    return current
+    return _update(_for_update(process), {"archived": archived}, actor=actor, via=via)
 
 
 # --- Versions ----------------------------------------------------------------------------
@@ -286,14 +353,14 @@ def version_update(
     current = _editable(version)
     if lock_version is not None and lock_version != current.lock_version:
         raise EditConflict(current)
-    before = audit.snapshot(current)
-    current.goal = _text("goal", goal, required=True, max_length=2000)
-    current.description = _text("description", description, max_length=20_000)
-    current.trigger = _clean_choice("trigger", trigger, TriggerKind)
-    current.trigger_config = _trigger_config(trigger_config)
-    current.lock_version += 1
-    _save(current, actor=actor, via=via, before=before)
-    return current
+    values = {
+        "goal": _text("goal", goal, required=True, max_length=2000),
+        "description": _text("description", description, max_length=20_000),
+        "trigger": _clean_choice("trigger", trigger, TriggerKind),
+        "trigger_config": _json_object("trigger_config", trigger_config),
+        "lock_version": current.lock_version + 1,
+    }
+    return _update(current, values, actor=actor, via=via)
 
 
 def _copy(row, **overrides):
@@ -314,7 +381,7 @@ def version_new_draft(*, actor, process: Process, via: str = "ui") -> ProcessVer
     with the same keys, positions and settings, the transitions between them, the
     activities with their grades and acceptance status."""
     _require(actor)
-    Process.objects.select_for_update().get(pk=process.pk)  # one new draft at a time
+    _for_update(process)  # one new draft at a time
     latest = ProcessVersion.objects.filter(process=process).order_by("-number").first()
     if latest is None:
         raise ValidationError(_("This process has no version to copy."))
@@ -324,7 +391,7 @@ def version_new_draft(*, actor, process: Process, via: str = "ui") -> ProcessVer
         latest,
         number=latest.number + 1,
         status=VersionStatus.DRAFT,
-        created_by=actor if getattr(actor, "pk", None) else None,
+        created_by=_user_or_none(actor),
         published_at=None,
         lock_version=1,
     )
@@ -371,8 +438,9 @@ def version_publish(*, actor, version: ProcessVersion, via: str = "ui") -> Proce
     published before is retired. Refused with every problem listed if the draft is not
     sound (``VersionInvalid``) — then nothing changes."""
     _require(actor)
+    # One publish per process at a time, so that only one version ends up published.
     Process.objects.select_for_update().get(pk=version.process_id)
-    current = ProcessVersion.objects.select_for_update().get(pk=version.pk)
+    current = _for_update(version)
     if current.status != VersionStatus.DRAFT:
         raise ValidationError(
             _("Version %(number)s is not a draft; only drafts can be published.")
@@ -457,18 +525,16 @@ def step_create(
         deadline_days=deadline_days, required_fields=required_fields, is_end=is_end,
         goal_reached=goal_reached,
     )  # fmt: skip
-    last = Step.objects.filter(version=current).aggregate(m=Max("position"))["m"]
+    steps = Step.objects.filter(version=current)
     step = Step(
         version=current,
+        position=_next_position(steps),
         key=_unique_key(current, (key or "").strip(), values["name"]),
-        position=0 if last is None else last + 1,
         **values,
     )
     _save(step, actor=actor, via=via)
     if position is not None:
-        _renumber(
-            list(Step.objects.filter(version=current).order_by("position", "id")), step, position
-        )
+        _renumber(list(steps.order_by("position", "id")), step, position)
     return step
 
 
@@ -490,17 +556,13 @@ def step_update(
     """Change a draft's step (its key stays: it is the step's identity across versions)."""
     _require(actor)
     _editable(step.version)
-    current = Step.objects.select_for_update().get(pk=step.pk)
+    current = _for_update(step)
     values = _step_values(
         name=name, description=description, lane=lane, responsible=responsible,
         deadline_days=deadline_days, required_fields=required_fields, is_end=is_end,
         goal_reached=goal_reached,
     )  # fmt: skip
-    before = audit.snapshot(current)
-    for field, value in values.items():
-        setattr(current, field, value)
-    _save(current, actor=actor, via=via, before=before)
-    return current
+    return _update(current, values, actor=actor, via=via)
 
 
 @transaction.atomic
@@ -509,15 +571,11 @@ def step_delete(*, actor, step: Step, via: str = "ui") -> None:
     _require(actor)
     version = _editable(step.version)
     current = Step.objects.get(pk=step.pk)
+    # The database deletes the step's transitions with it (CASCADE); audit each one so
+    # the trail says which ways went. (Its activities get no entries of their own.)
     for transition in Transition.objects.filter(Q(source=current) | Q(target=current)):
         audit.record(actor=actor, action=AuditAction.DELETE, instance=transition, via=via)
-    audit.record(actor=actor, action=AuditAction.DELETE, instance=current, via=via)
-    current.delete()
-    rest = list(Step.objects.filter(version=version).order_by("position", "id"))
-    for position, row in enumerate(rest):
-        if row.position != position:
-            row.position = position
-            row.save(update_fields=["position"])
+    _delete(current, actor=actor, via=via, siblings=Step.objects.filter(version=version))
 
 
 @transaction.atomic
@@ -525,18 +583,7 @@ def step_move(*, actor, step: Step, position: int, via: str = "ui") -> Step:
     """Move a draft's step to ``position`` (0 = first = the start); the others close up."""
     _require(actor)
     version = _editable(step.version)
-    rows = list(Step.objects.select_for_update().filter(version=version).order_by("position", "id"))
-    moved = next(row for row in rows if row.pk == step.pk)
-    before = {"position": moved.position}
-    _renumber(rows, moved, position)
-    audit.record(
-        actor=actor,
-        action=AuditAction.UPDATE,
-        instance=moved,
-        related={"position": [before["position"], moved.position]},
-        via=via,
-    )
-    return moved
+    return _move(Step.objects.filter(version=version), step, position, actor=actor, via=via)
 
 
 # --- Transitions -------------------------------------------------------------------------
@@ -558,18 +605,18 @@ def transition_create(
     condition: dict | None = None,
     via: str = "ui",
 ) -> Transition:
-    """A way from ``source`` to ``target`` (both steps of the same draft)."""
+    """A way from ``source`` to ``target`` (both steps of the same draft), after the
+    source's other ways out."""
     _require(actor)
     version = _editable(source.version)
     _same_version(version, source, target)
-    last = Transition.objects.filter(source=source).aggregate(m=Max("position"))["m"]
     transition = Transition(
         version=version,
         source=source,
         target=target,
+        position=_next_position(Transition.objects.filter(source=source)),
         label=_text("label", label, max_length=200),
         condition=_condition(condition),
-        position=0 if last is None else last + 1,
     )
     _save(transition, actor=actor, via=via)
     return transition
@@ -585,25 +632,27 @@ def transition_update(
     condition: dict | None = None,
     via: str = "ui",
 ) -> Transition:
+    """Change where a draft's transition leads, its label and its condition (its source
+    stays)."""
     _require(actor)
     version = _editable(transition.version)
-    current = Transition.objects.select_for_update().get(pk=transition.pk)
+    current = _for_update(transition)
     _same_version(version, current.source, target)
-    before = audit.snapshot(current)
-    current.target = target
-    current.label = _text("label", label, max_length=200)
-    current.condition = _condition(condition)
-    _save(current, actor=actor, via=via, before=before)
-    return current
+    values = {
+        "target": target,
+        "label": _text("label", label, max_length=200),
+        "condition": _condition(condition),
+    }
+    return _update(current, values, actor=actor, via=via)
 
 
 @transaction.atomic
 def transition_delete(*, actor, transition: Transition, via: str = "ui") -> None:
+    """Remove a draft's transition. The source's other ways out keep their positions:
+    only their order matters."""
     _require(actor)
     _editable(transition.version)
-    current = Transition.objects.get(pk=transition.pk)
-    audit.record(actor=actor, action=AuditAction.DELETE, instance=current, via=via)
-    current.delete()
+    _delete(Transition.objects.get(pk=transition.pk), actor=actor, via=via)
 
 
 # --- Step activities ---------------------------------------------------------------------
@@ -612,13 +661,12 @@ def transition_delete(*, actor, transition: Transition, via: str = "ui") -> None
 def _activity_values(
     *, kind: str, title: str, description: str, config, grade: str, required: bool
 ) -> dict:
-    if config is not None and not isinstance(config, dict):
-        raise ValidationError({"config": [_("Send a JSON object.")]})
+    config = _json_object("config", config)
     return {
         "kind": _clean_choice("kind", kind, ActivityType),
         "title": _text("title", title, required=True, max_length=200),
         "description": _text("description", description, max_length=10_000),
-        "config": config or {},
+        "config": config,
         "grade": _clean_choice("grade", grade, Grade),
         "required": bool(required),
     }
@@ -644,8 +692,8 @@ def step_activity_create(
         kind=kind, title=title, description=description, config=config, grade=grade,
         required=required,
     )  # fmt: skip
-    last = StepActivity.objects.filter(step=step).aggregate(m=Max("position"))["m"]
-    activity = StepActivity(step=step, position=0 if last is None else last + 1, **values)
+    position = _next_position(StepActivity.objects.filter(step=step))
+    activity = StepActivity(step=step, position=position, **values)
     _save(activity, actor=actor, via=via)
     return activity
 
@@ -663,55 +711,33 @@ def step_activity_update(
     required: bool = True,
     via: str = "ui",
 ) -> StepActivity:
+    """Change a draft's step activity (it stays on its step, at its position)."""
     _require(actor)
     _editable(activity.step.version)
-    current = StepActivity.objects.select_for_update().get(pk=activity.pk)
+    current = _for_update(activity)
     values = _activity_values(
         kind=kind, title=title, description=description, config=config, grade=grade,
         required=required,
     )  # fmt: skip
-    before = audit.snapshot(current)
-    for field, value in values.items():
-        setattr(current, field, value)
-    _save(current, actor=actor, via=via, before=before)
-    return current
+    return _update(current, values, actor=actor, via=via)
 
 
 @transaction.atomic
 def step_activity_delete(*, actor, activity: StepActivity, via: str = "ui") -> None:
+    """Remove an activity from a draft's step; the step's others close up."""
     _require(actor)
     _editable(activity.step.version)
     current = StepActivity.objects.get(pk=activity.pk)
-    step = current.step
-    audit.record(actor=actor, action=AuditAction.DELETE, instance=current, via=via)
-    current.delete()
-    for position, row in enumerate(
-        StepActivity.objects.filter(step=step).order_by("position", "id")
-    ):
-        if row.position != position:
-            row.position = position
-            row.save(update_fields=["position"])
+    siblings = StepActivity.objects.filter(step_id=current.step_id)
+    _delete(current, actor=actor, via=via, siblings=siblings)
 
 
 @transaction.atomic
 def step_activity_move(
     *, actor, activity: StepActivity, position: int, via: str = "ui"
 ) -> StepActivity:
+    """Move an activity to ``position`` within its step; the others close up."""
     _require(actor)
     _editable(activity.step.version)
-    rows = list(
-        StepActivity.objects.select_for_update()
-        .filter(step_id=activity.step_id)
-        .order_by("position", "id")
-    )
-    moved = next(row for row in rows if row.pk == activity.pk)
-    old = moved.position
-    _renumber(rows, moved, position)
-    audit.record(
-        actor=actor,
-        action=AuditAction.UPDATE,
-        instance=moved,
-        related={"position": [old, moved.position]},
-        via=via,
-    )
-    return moved
+    siblings = StepActivity.objects.filter(step_id=activity.step_id)
+    return _move(siblings, activity, position, actor=actor, via=via)

@@ -8,7 +8,14 @@ Who may: ``activities.edit``, on customers the actor may see (404 otherwise).
 
 Entering a step writes a StepRun (due at the end of its deadline in business days,
 assigned per the step's ``responsible``) and one StepRunItem per step activity; a
-task activity becomes a real task for the assignee, linked to the customer. The
+task activity becomes a real task for the assignee, linked to the customer. An
+e-mail activity set to send goes out at once from the assignee (kontor.mail's
+``mail_send``, linked to the item, which is then done); one that cannot go out
+(no address, no template) stays open and the reason is in the history note and on
+the instance page. A draft e-mail or an appointment is done when the user writes it
+from the item (the ``mail_queued`` / ``appointment_created`` hooks, see
+kontor.processes.engine_hooks, call ``item_link``). A field item is done when its
+field is filled: at once when it already is, else through ``item_fill``. The
 tasks and the history notes are written by Kontor itself (``actor=None``): the
 process creates them, whoever moved it on.
 
@@ -24,7 +31,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.http import Http404
 from django.utils import timezone
@@ -33,9 +40,11 @@ from django.utils.translation import gettext as _
 from kontor.activities.models import ActivityKind, TaskPriority
 from kontor.activities.services.activities import activity_create, require_can_log, require_visible
 from kontor.activities.services.tasks import task_create
-from kontor.core import audit
+from kontor.core import audit, hooks
 from kontor.core.models import AuditAction
+from kontor.customers import services as customers
 from kontor.customers.models import Organization, Person
+from kontor.mail.services.outgoing import mail_send
 from kontor.processes.business_days import add_business_days
 from kontor.processes.models import (
     ActivityType,
@@ -53,14 +62,25 @@ from kontor.processes.models import (
     Transition,
     VersionStatus,
 )
+from kontor.processes.services.items import (
+    FieldSpec,
+    field_spec,
+    item_field,
+    mail_problem,
+    mail_sends,
+    mail_template,
+)
 
 __all__ = [
     "InstanceConflict",
+    "field_fill",
     "instance_cancel",
     "instance_pause",
     "instance_resume",
     "instance_start",
     "item_done",
+    "item_fill",
+    "item_link",
     "item_undone",
     "matches",
     "step_choose",
@@ -175,6 +195,28 @@ def _task_priority(config: Any) -> str:
     return value if value in TaskPriority.values else TaskPriority.NORMAL
 
 
+def _send_mail(instance: ProcessInstance, activity, sender, *, via: str):
+    """Send the item's e-mail from ``sender``: (the message, "") or (None, why not)."""
+    problem = mail_problem(instance, activity.config, sender=sender)
+    if problem:
+        return None, problem
+    template = mail_template(activity.config)
+    try:
+        message = mail_send(
+            actor=sender,
+            person=instance.person,
+            subject=template.subject,
+            body=template.body,
+            template=template,
+            via=via,
+        )
+    except (ValidationError, PermissionDenied, Http404) as exc:
+        # mail_send rolled its own savepoint back; the step goes on without it.
+        detail = "; ".join(getattr(exc, "messages", None) or [str(exc)]) or _("not allowed")
+        return None, _("The e-mail could not be sent: %(reason)s") % {"reason": detail}
+    return message, ""
+
+
 def _enter(instance: ProcessInstance, step: Step, *, actor, via: str) -> StepRun:
     subject = subject_of(instance)
     now = timezone.now()
@@ -191,10 +233,24 @@ def _enter(instance: ProcessInstance, step: Step, *, actor, via: str) -> StepRun
         assignee=assignee,
     )
     process = instance.version.process
+    problems = []
     # Out-of-scope requirements (Abgrenzung) are documented, not worked in Kontor.
     for activity in step.activities.exclude(grade=Grade.OUT_OF_SCOPE).order_by("position", "id"):
-        task = None
-        if activity.kind == ActivityType.TASK and assignee is not None and assignee.is_active:
+        task = mail = done_at = None
+        if activity.kind == ActivityType.EMAIL and mail_sends(activity.config):
+            mail, problem = _send_mail(instance, activity, assignee, via=via)
+            if mail is not None:
+                done_at = timezone.now()
+            else:
+                problems.append(
+                    _("E-mail “%(title)s” not sent: %(reason)s")
+                    % {"title": activity.title, "reason": problem}
+                )
+        elif activity.kind == ActivityType.FIELD:
+            spec = item_field(instance, activity)
+            if spec is not None and spec.filled:
+                done_at = now
+        elif activity.kind == ActivityType.TASK and assignee is not None and assignee.is_active:
             task = task_create(
                 actor=None,
                 title=f"{process.name}: {activity.title}"[:200],
@@ -206,13 +262,17 @@ def _enter(instance: ProcessInstance, step: Step, *, actor, via: str) -> StepRun
                 organization=instance.organization,
                 via=via,
             )
-        StepRunItem.objects.create(step_run=run, activity=activity, task=task)
+        StepRunItem.objects.create(
+            step_run=run, activity=activity, task=task, mail=mail, done_at=done_at
+        )
     instance.current_step = step
     _history(
         instance,
         _("Process %(process)s: %(step)s reached") % {"process": process.name, "step": step.name},
+        text="\n".join(problems),
         via=via,
     )
+    hooks.emit("process_step_entered", instance=instance, step_run=run)
     return run
 
 
@@ -273,6 +333,7 @@ def _finish(instance: ProcessInstance, step: Step, *, via: str) -> None:
         % {"process": instance.version.process.name},
         via=via,
     )
+    hooks.emit("process_ended", instance=instance)
 
 
 def active_run(instance: ProcessInstance) -> StepRun | None:
@@ -394,6 +455,7 @@ def instance_start(
     )
     audit.record(actor=actor, action=AuditAction.CREATE, instance=instance, via=via)
     before = audit.snapshot(instance)
+    hooks.emit("process_started", instance=instance)
     _enter(instance, first, actor=actor, via=via)
     _advance(instance, actor=actor, via=via)
     instance.save()
@@ -437,6 +499,12 @@ def item_done(
     _require_open_step(instance, item)
     if item.done_at is not None:
         raise ValidationError(_("This item is already done."), code="already_done")
+    if item.activity.kind == ActivityType.FIELD:
+        spec = item_field(instance, item.activity)
+        if spec is not None and spec.checkable and not spec.filled:
+            raise ValidationError(
+                _("Fill in “%(field)s” first.") % {"field": spec.label}, code="field_empty"
+            )
     before = audit.snapshot(instance)
     item.done_at = timezone.now()
     item.done_by = actor
@@ -463,6 +531,170 @@ def item_undone(
     item.done_at = None
     item.done_by = None
     item.save(update_fields=["done_at", "done_by"])
+    _save(instance, actor=actor, before=before, via=via)
+    return instance
+
+
+@transaction.atomic
+def item_link(
+    *, item: StepRunItem, done_by, mail=None, appointment=None, via: str = "ui"
+) -> ProcessInstance | None:
+    """Link the e-mail or appointment written for an item of the active step and mark
+    the item done (the instance moves on when that finishes the step). Done by
+    Kontor for ``done_by`` (a hook: the user already passed the mail or appointment
+    checks). An item of a finished step, or one linked already, is left alone (None)."""
+    instance, item = _item_locked(None, item, None)
+    if instance.status in ENDED or item.step_run.status != StepRunStatus.ACTIVE:
+        return None
+    if (mail is not None and item.mail_id) or (appointment is not None and item.appointment_id):
+        return None
+    before = audit.snapshot(instance)
+    fields = []
+    if mail is not None:
+        item.mail = mail
+        fields.append("mail")
+    if appointment is not None:
+        item.appointment = appointment
+        fields.append("appointment")
+    if item.done_at is None:
+        item.done_at = timezone.now()
+        item.done_by = done_by
+        fields += ["done_at", "done_by"]
+    item.save(update_fields=fields)
+    _advance(instance, actor=done_by, via=via)
+    _save(instance, actor=done_by, before=before, via=via)
+    return instance
+
+
+def _field_error(exc: ValidationError) -> ValidationError:
+    """The customer service's errors (keyed by attribute or ``custom.<key>``) as
+    errors of the one value filled in."""
+    if hasattr(exc, "error_dict"):
+        messages = [m for values in exc.message_dict.values() for m in values]
+    else:
+        messages = exc.messages
+    return ValidationError({"value": messages})
+
+
+def _write_field(actor, instance: ProcessInstance, spec: FieldSpec, value: Any, via: str):
+    """Write ``value`` (raw: a form's text or JSON) into the customer through the
+    customers services, checked there like every edit; a note goes into the history."""
+    if spec is None or not spec.fillable:
+        raise ValidationError(
+            {"value": [_("This field cannot be filled in here.")]}, code="not_fillable"
+        )
+    if (
+        value is None
+        or value == ""
+        or value == []
+        or (isinstance(value, str) and not value.strip())
+    ):
+        raise ValidationError({"value": [_("Enter a value.")]}, code="required")
+    if spec.note:
+        if not isinstance(value, str):
+            raise ValidationError({"value": [_("Enter text.")]})
+        text = value.strip()
+        if len(text) > 10_000 or "\x00" in text:
+            raise ValidationError({"value": [_("Enter at most 10,000 characters of text.")]})
+        activity_create(
+            actor=actor,
+            kind=ActivityKind.NOTE,
+            subject=text.splitlines()[0][:200],
+            text=text,
+            person=instance.person,
+            organization=instance.organization,
+            via=via,
+        )
+        return
+    if spec.custom is not None:
+        data = {"custom": {spec.custom.key: value}}
+    else:
+        try:
+            data = {spec.attr: spec.formfield().clean(value)}
+        except (TypeError, ValueError) as exc:
+            raise ValidationError({"value": [_("Enter a valid value.")]}) from exc
+        except ValidationError as exc:
+            raise _field_error(exc) from exc
+    try:
+        if isinstance(spec.record, Person):
+            customers.person_update(person=spec.record, actor=actor, data=data, via=via)
+        else:
+            customers.organization_update(organization=spec.record, actor=actor, data=data, via=via)
+    except ValidationError as exc:
+        raise _field_error(exc) from exc
+
+
+def _fill(actor, instance, run: StepRun, spec: FieldSpec, value, via: str) -> None:
+    """Write the field, then every open field item of the step asking for it is done."""
+    _write_field(actor, instance, spec, value, via)
+    if spec.record is not None:
+        # The instance holds this record: conditions on the way on read the new value.
+        spec.record.refresh_from_db()
+    for item in run.items.filter(
+        done_at__isnull=True, activity__kind=ActivityType.FIELD
+    ).select_related("activity"):
+        config = item.activity.config
+        if isinstance(config, dict) and config.get("field") == spec.path:
+            item.done_at = timezone.now()
+            item.done_by = actor
+            item.save(update_fields=["done_at", "done_by"])
+
+
+@transaction.atomic
+def item_fill(
+    *,
+    actor,
+    item: StepRunItem,
+    value: Any,
+    lock_version: int | None = None,
+    via: str = "ui",
+) -> ProcessInstance:
+    """Fill in the field a field item of the active step asks for (written to the
+    customer like any edit: customers.edit, the same checks) and mark it done; the
+    instance moves on when that finishes the step. Errors are keyed ``value``;
+    nothing is written when a check fails."""
+    instance, item = _item_locked(actor, item, lock_version)
+    _require_open_step(instance, item)
+    if item.activity.kind != ActivityType.FIELD:
+        raise ValidationError({"value": [_("This item does not ask for a field.")]})
+    if item.done_at is not None:
+        raise ValidationError(_("This item is already done."), code="already_done")
+    before = audit.snapshot(instance)
+    _fill(actor, instance, item.step_run, item_field(instance, item.activity), value, via)
+    _advance(instance, actor=actor, via=via)
+    _save(instance, actor=actor, before=before, via=via)
+    return instance
+
+
+@transaction.atomic
+def field_fill(
+    *,
+    actor,
+    instance: ProcessInstance,
+    field: str,
+    value: Any,
+    lock_version: int | None = None,
+    via: str = "ui",
+) -> ProcessInstance:
+    """Fill in one of the fields the active step needs (its ``required_fields`` or a
+    field item's field), as ``item_fill`` does."""
+    instance = _locked(actor, instance, lock_version)
+    if instance.status in ENDED:
+        raise ValidationError(_("This process has ended."), code="ended")
+    run = active_run(instance)
+    asked = run is not None and (
+        field in (run.step.required_fields or [])
+        or any(
+            a.config.get("field") == field
+            for a in run.step.activities.filter(kind=ActivityType.FIELD)
+            if isinstance(a.config, dict)
+        )
+    )
+    if not asked:
+        raise ValidationError({"value": [_("The current step does not ask for this field.")]})
+    before = audit.snapshot(instance)
+    _fill(actor, instance, run, field_spec(instance, field), value, via)
+    _advance(instance, actor=actor, via=via)
     _save(instance, actor=actor, before=before, via=via)
     return instance
 
@@ -568,6 +800,7 @@ def instance_cancel(
         text=reason,
         via=via,
     )
+    hooks.emit("process_ended", instance=instance)
     _save(instance, actor=actor, before=before, via=via)
     return instance
 

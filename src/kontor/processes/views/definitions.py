@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from kontor.core.forms import add_service_errors
-from kontor.processes import queries
+from kontor.processes import queries, triggers
 from kontor.processes.forms.definitions import (
     ActivityForm,
     ProcessCreateForm,
@@ -144,6 +144,7 @@ def process_detail(request: HttpRequest, uuid) -> HttpResponse:
         "open_draft": open_draft,
         "can_manage": can_manage,
         "can_edit": can_manage and not frozen,
+        "trigger_waiting": not triggers.is_available(shown.trigger),
         "drawing_url": _version_page("process_drawing", process, shown),
         "bpmn_url": _version_page("process_bpmn_export", process, shown),
         "requirements_pdf_url": _version_page("requirements_pdf", process, shown),

@@ -11,7 +11,6 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
-from django.utils.text import slugify
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
@@ -21,10 +20,8 @@ from kontor.core.forms import add_service_errors
 from kontor.core.permissions import Capability
 from kontor.processes.forms.requirements import AcceptanceForm
 from kontor.processes.models import Process, ProcessVersion, StepActivity, VersionStatus
-from kontor.processes.requirements_doc import document_build, render_docx, render_pdf
+from kontor.processes.requirements_doc import document_build, document_response
 from kontor.processes.services.requirements import requirement_accept
-
-DOCX_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 
 
 def _process_version(request: HttpRequest, uuid) -> ProcessVersion:
@@ -50,33 +47,16 @@ def _language(request: HttpRequest) -> str:
     return lang if lang in ("de", "en") else "de"
 
 
-def _filename(version: ProcessVersion, language: str, ext: str) -> str:
-    name = slugify(version.process.name) or "process"
-    return f"lastenheft-{name}-v{version.number}-{language}.{ext}"
-
-
 @login_required
 @require_GET
 def requirements_pdf(request: HttpRequest, uuid) -> HttpResponse:
-    version = _process_version(request, uuid)
-    language = _language(request)
-    response = HttpResponse(render_pdf(version, language), content_type="application/pdf")
-    response["Content-Disposition"] = (
-        f'attachment; filename="{_filename(version, language, "pdf")}"'
-    )
-    return response
+    return document_response(_process_version(request, uuid), _language(request), "pdf")
 
 
 @login_required
 @require_GET
 def requirements_docx(request: HttpRequest, uuid) -> HttpResponse:
-    version = _process_version(request, uuid)
-    language = _language(request)
-    response = HttpResponse(render_docx(version, language), content_type=DOCX_TYPE)
-    response["Content-Disposition"] = (
-        f'attachment; filename="{_filename(version, language, "docx")}"'
-    )
-    return response
+    return document_response(_process_version(request, uuid), _language(request), "docx")
 
 
 @login_required
