@@ -10,6 +10,7 @@ from django.urls import reverse
 
 from kontor.core import search
 from kontor.core.models import CustomField, CustomFieldType, SearchEntry
+from kontor.core.search import tokens
 from kontor.customers import services
 from kontor.customers.models import Organization, Person
 from tests.core.test_api import reader
@@ -193,6 +194,20 @@ def test_an_email_address_whole_or_in_part(owner):
     assert titles(owner, "a.lang@beispiel.de") == {"person": ["Anna Lang"]}
     assert titles(owner, "alang") == {"person": ["Anna Lang"]}
     assert titles(owner, "kurz-gmbh") == {"person": ["Otto Kurz"]}
+
+
+def test_an_email_address_is_one_term_matched_as_typed(owner):
+    person(owner, first_name="Anna", last_name="Lang", email="anna.lang@beispiel.de")
+    person(owner, first_name="Anna", last_name="Lange", email="anna.lange@beispiel.de")
+    person(owner, first_name="Bernd", last_name="Beispiel", email="bernd@anna-lang.de")
+    assert tokens.parse_query("anna.lang@beispiel.de") == [
+        tokens.Term(prefixes=("annalangbeispielde",))
+    ]
+    assert titles(owner, "anna.lang@beispiel.de") == {"person": ["Anna Lang"]}
+    assert titles(owner, "Anna.Lange@Beispiel.DE") == {"person": ["Anna Lange"]}
+    # while typing: everything up to the "@" and beyond is a prefix of the address
+    assert titles(owner, "anna.lange@beis") == {"person": ["Anna Lange"]}
+    assert titles(owner, "bernd@") == {"person": ["Bernd Beispiel"]}
 
 
 @pytest.mark.parametrize(

@@ -222,6 +222,72 @@ def test_second_completion_refused_and_no_double_advance(owner, teammate):
     assert StepRun.objects.filter(instance=instance, step__key="won").count() == 1
 
 
+def test_steps_without_open_work_are_walked_through_at_once(owner):
+    # given: first (task) → check (only an optional item) → fill (the e-mail field,
+    # already filled) → last (two tasks) → done
+    version = build()
+    first, done = Step.objects.get(key="first"), Step.objects.get(key="done")
+    check = Step.objects.create(version=version, key="check", name="Check", position=2)
+    StepActivity.objects.create(
+        step=check, kind=ActivityType.CHECKLIST, title="Maybe", required=False, position=0
+    )
+    fill = Step.objects.create(version=version, key="fill", name="Fill", position=3)
+    StepActivity.objects.create(
+        step=fill, kind=ActivityType.FIELD, title="E-mail", config={"field": "person.email"}
+    )
+    last = Step.objects.create(version=version, key="last", name="Last", position=4)
+    StepActivity.objects.create(step=last, kind=ActivityType.TASK, title="One", position=0)
+    StepActivity.objects.create(step=last, kind=ActivityType.TASK, title="Two", position=1)
+    Transition.objects.filter(version=version).delete()
+    for source, target in ((first, check), (check, fill), (fill, last), (last, done)):
+        Transition.objects.create(version=version, source=source, target=target)
+    person = owned_by(PersonFactory, owner, email="da@example.de")
+    instance = engine.instance_start(actor=owner, version_or_process=version, person=person)
+    # when the first step's task is done
+    engine.item_done(actor=owner, item=item_of(instance), lock_version=1)
+    # then the two steps without open work are passed, the last one waits
+    instance.refresh_from_db()
+    assert instance.current_step == last
+    assert instance.lock_version == 2
+    assert list(instance.step_runs.values_list("step__key", "status", "finished_by")) == [
+        ("first", "done", owner.pk),
+        ("check", "done", owner.pk),
+        ("fill", "done", owner.pk),
+        ("last", "active", None),
+    ]
+    run = engine.active_run(instance)
+    assert [(i.activity.title, i.task.title, i.done_at) for i in run.items.all()] == [
+        ("One", "Onboarding: One", None),
+        ("Two", "Onboarding: Two", None),
+    ]
+    assert list(
+        Activity.objects.filter(person=person).order_by("id").values_list("subject", flat=True)
+    ) == [
+        "Process Onboarding: Call reached",
+        "Process Onboarding: Check reached",
+        "Process Onboarding: Fill reached",
+        "Process Onboarding: Last reached",
+    ]
+    assert StepRunItem.objects.get(step_run__step=fill).done_at is not None
+    assert StepRunItem.objects.get(step_run__step=check).done_at is None
+
+
+def test_item_done_refused_for_outsider_and_readonly_changes_nothing(owner, outsider, readonly):
+    version = build()
+    person = owned_by(PersonFactory, owner)
+    instance = engine.instance_start(actor=owner, version_or_process=version, person=person)
+    item = item_of(instance)
+    with pytest.raises(Http404):
+        engine.item_done(actor=outsider, item=item)
+    with pytest.raises(PermissionDenied):
+        engine.item_done(actor=readonly, item=item)
+    item.refresh_from_db()
+    assert item.done_at is None
+    instance.refresh_from_db()
+    assert instance.lock_version == 1
+    assert instance.current_step.key == "first"
+
+
 def test_pause_resume_cancel(owner):
     version = build()
     person = owned_by(PersonFactory, owner)

@@ -2,8 +2,11 @@
 PostgreSQL, and shown on the figures page with a version comparison."""
 
 import datetime as dt
+import random
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from kontor.processes.measurement import percentile, version_figures
 from kontor.processes.models import (
@@ -120,3 +123,95 @@ def test_figures_need_a_role_that_sees_customers(client, db):
     Role.objects.filter(code="read_only").update(capabilities=[])
     client.force_login(nobody)
     assert client.get(f"/processes/{version.process.uuid}/figures/").status_code == 403
+
+
+def _reference(durations: list[dt.timedelta]) -> tuple:
+    """Median and 90th percentile the slow, obvious way: all durations sorted here."""
+    seconds = sorted(d.total_seconds() for d in durations)
+    return tuple(
+        None if not seconds else dt.timedelta(seconds=round(percentile(seconds, f)))
+        for f in (0.5, 0.9)
+    )
+
+
+def test_percentiles_match_sorting_every_duration_to_the_microsecond(owner):
+    """The database picks the values at the ranks (SQLite) or computes percentile_cont
+    (PostgreSQL): the same numbers as sorting all durations, microseconds included
+    (a duration across a second boundary, one with and one without a fraction)."""
+    version, call, _won = _version()
+    person = owned_by(PersonFactory, owner)
+    rnd = random.Random(6)
+    instance_durations, call_durations = [], []
+    for i in range(41):
+        started = NOW + dt.timedelta(seconds=i, microseconds=999_999 if i % 3 else 0)
+        total = dt.timedelta(seconds=rnd.randrange(1, 90_000), microseconds=rnd.randrange(10**6))
+        instance = _instance(version, person, status=InstanceStatus.COMPLETED, started=started)
+        ProcessInstance.objects.filter(pk=instance.pk).update(ended_at=started + total)
+        instance_durations.append(total)
+        took = dt.timedelta(
+            microseconds=rnd.choice([1, 2, 999_999, 1_000_001, rnd.randrange(10**11)])
+        )
+        StepRun.objects.create(
+            instance=instance,
+            step=call,
+            status=StepRunStatus.DONE,
+            entered_at=started,
+            finished_at=started + took,
+        )
+        call_durations.append(took)
+    # Neither cancelled nor left runs count into the times.
+    other = _instance(version, person, status=InstanceStatus.CANCELLED, hours=900)
+    StepRun.objects.create(
+        instance=other,
+        step=call,
+        status=StepRunStatus.LEFT,
+        entered_at=NOW,
+        finished_at=NOW + dt.timedelta(days=99),
+    )
+
+    figures = version_figures(version, now=NOW)
+
+    assert (figures.median, figures.p90) == _reference(instance_durations)
+    first, last = figures.steps
+    assert (first.entered, first.finished, first.active) == (42, 41, 0)
+    assert (first.median, first.p90) == _reference(call_durations)
+    assert (last.entered, last.median, last.p90) == (0, None, None)
+
+
+def test_a_left_step_record_is_neither_finished_nor_overdue(owner):
+    version, call, _won = _version()
+    person = owned_by(PersonFactory, owner)
+    cancelled = _instance(version, person, status=InstanceStatus.CANCELLED, hours=3)
+    StepRun.objects.create(
+        instance=cancelled,
+        step=call,
+        status=StepRunStatus.LEFT,
+        entered_at=NOW,
+        due_at=NOW + dt.timedelta(hours=1),
+        finished_at=NOW + dt.timedelta(hours=3),
+    )
+    running = _instance(version, person, status=InstanceStatus.PAUSED)
+    _run(running, call, due_in=5)  # open, not yet due
+
+    first, _last = version_figures(version, now=NOW + dt.timedelta(hours=4)).steps
+
+    assert (first.entered, first.finished, first.active, first.overdue) == (2, 0, 1, 0)
+    assert (first.median, first.p90) == (None, None)
+
+
+def test_figures_take_a_fixed_number_of_queries_without_joining_the_instances(owner):
+    version, call, won = _version()
+    person = owned_by(PersonFactory, owner)
+    for hours in (1, 2, 3):
+        instance = _instance(version, person, status=InstanceStatus.COMPLETED, hours=hours)
+        _run(instance, call, hours=hours)
+        _run(instance, won, hours=0)
+
+    # Instances by status, the steps, step records by step and status; SQLite asks
+    # twice more for the values at the percentiles' ranks.
+    expected = 3 if connection.vendor == "postgresql" else 5
+    with CaptureQueriesContext(connection) as queries:
+        version_figures(version, now=NOW)
+    assert len(queries.captured_queries) == expected
+    step_queries = [q["sql"] for q in queries.captured_queries if "processes_steprun" in q["sql"]]
+    assert step_queries and all("processes_processinstance" not in sql for sql in step_queries)

@@ -37,12 +37,11 @@ from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from kontor.activities.models import ActivityKind
-from kontor.activities.services.activities import activity_create
 from kontor.core import audit
 from kontor.core.models import AuditAction, Team
 from kontor.processes.business_days import add_business_days
 from kontor.processes.models import InstanceStatus, StepRun, StepRunStatus
+from kontor.processes.services.instances import history_note
 
 logger = logging.getLogger(__name__)
 
@@ -219,20 +218,6 @@ def _leads(runs: list[StepRun]) -> dict[int, object]:
     return leads
 
 
-def _history(run: StepRun, subject: str, text: str = "") -> None:
-    """A note in the customer's history, written by Kontor itself."""
-    instance = run.instance
-    activity_create(
-        actor=None,
-        kind=ActivityKind.NOTE,
-        subject=subject[:200],
-        text=text,
-        person=instance.person,
-        organization=instance.organization,
-        via="system",
-    )
-
-
 @transaction.atomic
 def _record_escalation(run: StepRun, *, before: dict, lead) -> None:
     audit.record(
@@ -254,7 +239,7 @@ def _record_escalation(run: StepRun, *, before: dict, lead) -> None:
             subject = _("Process %(process)s: step %(step)s overdue, escalated to %(lead)s")
         else:
             subject = _("Process %(process)s: step %(step)s overdue, no team lead to escalate to")
-        _history(run, subject % values)
+        history_note(run.instance, subject % values, via="system")
 
 
 def deadline_escalations_send(*, now: dt.datetime | None = None, batch: int = BATCH) -> int:

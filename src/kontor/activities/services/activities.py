@@ -187,7 +187,13 @@ def _activity_create(
         author=actor,
         private=private,
     )
-    activity.full_clean()
+    # As in task_create: the related records were handed in, the uuid is fresh, and
+    # "a person or an organization" was checked above (the database checks it too).
+    activity.full_clean(
+        exclude=["person", "organization", "author"],
+        validate_unique=False,
+        validate_constraints=False,
+    )
     activity.save()
     if internal_participants:
         activity.internal_participants.set(internal_participants)

@@ -32,6 +32,8 @@ _ALNUM_RUNS = re.compile(r"[a-z]+|[0-9]+")
 # A query that is a phone number (or a customer number of digits) in any notation.
 _PHONE_LIKE = re.compile(r"\+?[\d\s()/.\-]+")
 _MIN_PHONE_DIGITS = 4
+# An e-mail address as typed, whole or up to somewhere after the "@".
+_EMAIL_LIKE = re.compile(r"[^\s@]+@[^\s@]*")
 _TRUNK = re.compile(r"\(\s*0\s*\)")  # "+49 (0)221 …"
 DEFAULT_COUNTRY_CODE = "49"
 
@@ -169,6 +171,13 @@ def parse_query(q: str | None) -> list[Term]:
     text = clean_query(q)
     if _PHONE_LIKE.fullmatch(text) and len(digits(text)) >= _MIN_PHONE_DIGITS:
         return [Term(prefixes=tuple(sorted(_phone_variants(text))))]
+    if _EMAIL_LIKE.fullmatch(text):
+        # One term: the whole address as indexed (its characters run together), as a
+        # prefix while it is typed. Its parts as words ("anna", "example", …) would
+        # each match a large share of the index and make the search slow.
+        compact = "".join(_RAW_WORD.findall(_fold(text)))
+        if len(compact) >= 3:
+            return [Term(prefixes=(compact,))]
     terms = []
     for raw in _RAW_WORD.findall(text.lower())[:MAX_TERMS]:
         prefixes = tuple(_spellings(raw))

@@ -164,11 +164,16 @@ def _out(instance: ProcessInstance) -> dict:
 
 
 def _detail(instance: ProcessInstance) -> dict:
+    """The instance with its steps and the current step's items (``instance`` with
+    its version, process, customer and current step at hand: as ``_get`` reads it, or
+    as a service returns it after a write)."""
     runs = list(instance.step_runs.select_related("step", "assignee").order_by("entered_at", "id"))
     active = next((r for r in runs if r.status == StepRunStatus.ACTIVE), None)
     items = (
-        active.items.select_related("activity", "task", "appointment", "mail").order_by(
-            "activity__position", "id"
+        list(
+            active.items.select_related("activity", "task", "appointment", "mail").order_by(
+                "activity__position", "id"
+            )
         )
         if active
         else []
@@ -178,7 +183,7 @@ def _detail(instance: ProcessInstance) -> dict:
         "items": [_item(instance, active, item) for item in items],
         "choices": [
             {"id": t.pk, "label": t.label, "target": t.target.key}
-            for t in engine.choices_for(instance, active)
+            for t in engine.choices_for(instance, active, items)
         ],
         "steps": [
             {
@@ -235,6 +240,20 @@ def _get(request: HttpRequest, uuid: UUID) -> ProcessInstance:
     )
 
 
+def _item_to_work(request: HttpRequest, uuid: UUID, item_id: int) -> StepRunItem:
+    """Item ``item_id`` of instance ``uuid``, for a write (404 when the instance has no
+    such item). The service locks the instance and checks there that the user may
+    see it, so it is not read here first; only for a user who may not work on
+    processes it is: an instance they may not see is 404 before the 403."""
+    _require(request, Capability.CUSTOMERS_VIEW)
+    if not user_can(request.auth, Capability.ACTIVITIES_EDIT):
+        _get(request, uuid)
+        _require(request, Capability.ACTIVITIES_EDIT)
+    return get_object_or_404(
+        StepRunItem.objects.only("pk"), pk=item_id, step_run__instance__uuid=uuid
+    )
+
+
 @router.get("/process-instances", response=InstancePage, summary="Process instances")
 def instance_list(request: HttpRequest, params: Query[InstanceListParams]):
     _require(request, Capability.CUSTOMERS_VIEW)
@@ -274,7 +293,7 @@ def instance_start(request: HttpRequest, payload: InstanceStartIn):
         organization=organization,
         via="api",
     )
-    return Status(201, _detail(_get(request, instance.uuid)))
+    return Status(201, _detail(instance))
 
 
 @router.get(
@@ -292,16 +311,14 @@ def instance_detail(request: HttpRequest, uuid: UUID):
 def instance_item_done(
     request: HttpRequest, uuid: UUID, item_id: int, payload: DoneIn | None = None
 ):
-    instance = _get(request, uuid)
-    _require(request, Capability.ACTIVITIES_EDIT)
-    item = get_object_or_404(StepRunItem, pk=item_id, step_run__instance=instance)
-    engine.item_done(
+    # The instance the service locked and moved on is the one shown: read once.
+    instance = engine.item_done(
         actor=request.auth,
-        item=item,
+        item=_item_to_work(request, uuid, item_id),
         lock_version=payload.lock_version if payload else None,
         via="api",
     )
-    return _detail(_get(request, uuid))
+    return _detail(instance)
 
 
 @router.post(
@@ -310,17 +327,14 @@ def instance_item_done(
     summary="Fill in the field of a field item of the current step",
 )
 def instance_item_value(request: HttpRequest, uuid: UUID, item_id: int, payload: ValueIn):
-    instance = _get(request, uuid)
-    _require(request, Capability.ACTIVITIES_EDIT)
-    item = get_object_or_404(StepRunItem, pk=item_id, step_run__instance=instance)
-    engine.item_fill(
+    instance = engine.item_fill(
         actor=request.auth,
-        item=item,
+        item=_item_to_work(request, uuid, item_id),
         value=payload.value,
         lock_version=payload.lock_version,
         via="api",
     )
-    return _detail(_get(request, uuid))
+    return _detail(instance)
 
 
 @router.post(
@@ -336,14 +350,14 @@ def instance_choose(request: HttpRequest, uuid: UUID, payload: ChooseIn):
         raise ValidationError(
             {"transition": [_("This way does not lead out of the current step.")]}
         )
-    engine.step_choose(
+    instance = engine.step_choose(
         actor=request.auth,
         instance=instance,
         transition=transition,
         lock_version=payload.lock_version,
         via="api",
     )
-    return _detail(_get(request, uuid))
+    return _detail(instance)
 
 
 @router.post(
@@ -354,5 +368,54 @@ def instance_choose(request: HttpRequest, uuid: UUID, payload: ChooseIn):
 def instance_cancel(request: HttpRequest, uuid: UUID, payload: CancelIn):
     instance = _get(request, uuid)
     _require(request, Capability.ACTIVITIES_EDIT)
-    engine.instance_cancel(actor=request.auth, instance=instance, reason=payload.reason, via="api")
-    return _detail(_get(request, uuid))
+    instance = engine.instance_cancel(
+        actor=request.auth, instance=instance, reason=payload.reason, via="api"
+    )
+    return _detail(instance)
+
+
+@router.post(
+    "/process-instances/{uuid:uuid}/items/{item_id}/undone",
+    response=InstanceDetailOut,
+    summary="Take back the done mark of an item of the current step",
+)
+def instance_item_undone(
+    request: HttpRequest, uuid: UUID, item_id: int, payload: DoneIn | None = None
+):
+    instance = engine.item_undone(
+        actor=request.auth,
+        item=_item_to_work(request, uuid, item_id),
+        lock_version=payload.lock_version if payload else None,
+        via="api",
+    )
+    return _detail(instance)
+
+
+def _pause_or_resume(request: HttpRequest, uuid: UUID, payload: DoneIn | None, service):
+    instance = _get(request, uuid)
+    _require(request, Capability.ACTIVITIES_EDIT)
+    instance = service(
+        actor=request.auth,
+        instance=instance,
+        lock_version=payload.lock_version if payload else None,
+        via="api",
+    )
+    return _detail(instance)
+
+
+@router.post(
+    "/process-instances/{uuid:uuid}/pause",
+    response=InstanceDetailOut,
+    summary="Pause a running process instance",
+)
+def instance_pause(request: HttpRequest, uuid: UUID, payload: DoneIn | None = None):
+    return _pause_or_resume(request, uuid, payload, engine.instance_pause)
+
+
+@router.post(
+    "/process-instances/{uuid:uuid}/resume",
+    response=InstanceDetailOut,
+    summary="Resume a paused process instance",
+)
+def instance_resume(request: HttpRequest, uuid: UUID, payload: DoneIn | None = None):
+    return _pause_or_resume(request, uuid, payload, engine.instance_resume)

@@ -91,7 +91,13 @@ class ProcessInstance(models.Model):
             ),
         ]
         indexes = [
-            models.Index(fields=["version", "status"], name="instance_version_status"),
+            # Covering: the figures (kontor.processes.measurement) read a version's
+            # instances by status from this index alone (PostgreSQL, index-only).
+            models.Index(
+                fields=["version", "status"],
+                include=["goal_reached", "started_at", "ended_at"],
+                name="instance_version_status",
+            ),
             models.Index(fields=["person", "status"], name="instance_person_status"),
             models.Index(fields=["organization", "status"], name="instance_org_status"),
         ]
@@ -139,7 +145,13 @@ class StepRun(models.Model):
             ),
         ]
         indexes = [
-            models.Index(fields=["step", "status"], name="step_run_step_status"),
+            # Covering: the figures read a version's step records by step and status
+            # from this index alone (PostgreSQL, index-only, in group order).
+            models.Index(
+                fields=["step", "status"],
+                include=["entered_at", "finished_at", "due_at"],
+                name="step_run_step_status",
+            ),
             models.Index(fields=["status", "due_at"], name="step_run_status_due"),
             # The deadline checks (kontor.processes.deadlines) read only the active runs
             # not yet warned / escalated, oldest due first, every few minutes.

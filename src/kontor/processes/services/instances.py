@@ -110,25 +110,28 @@ def subject_of(instance: ProcessInstance) -> Person | Organization:
     return instance.person if instance.person_id else instance.organization
 
 
-def _locked(actor, instance: ProcessInstance, lock_version: int | None = None) -> ProcessInstance:
-    """The instance's current row, locked; checked that the actor may work on it."""
+def _lock(actor, lock_version: int | None, **lookup) -> ProcessInstance:
+    """The current row of the instance matching ``lookup``, locked; checked that the
+    actor may work on it. One query: the visibility check is part of the locking
+    one (an instance the actor may not see is not found: 404)."""
     require_can_log(actor)
+    rows = ProcessInstance.objects if actor is None else ProcessInstance.objects.visible_to(actor)
     current = (
-        ProcessInstance.objects.select_for_update(of=("self",))
-        .filter(pk=instance.pk)
+        rows.select_for_update(of=("self",))
+        .filter(**lookup)
         .select_related("version__process", "person", "organization", "current_step")
         .first()
     )
     if current is None:
         raise Http404
-    if (
-        actor is not None
-        and not ProcessInstance.objects.visible_to(actor).filter(pk=current.pk).exists()
-    ):
-        raise Http404
     if lock_version is not None and current.lock_version != lock_version:
         raise InstanceConflict(current)
     return current
+
+
+def _locked(actor, instance: ProcessInstance, lock_version: int | None = None) -> ProcessInstance:
+    """The instance's current row, locked; checked that the actor may work on it."""
+    return _lock(actor, lock_version, pk=instance.pk)
 
 
 def _save(instance: ProcessInstance, *, actor, before: dict, via: str) -> None:
@@ -137,7 +140,7 @@ def _save(instance: ProcessInstance, *, actor, before: dict, via: str) -> None:
     audit.record(actor=actor, action=AuditAction.UPDATE, instance=instance, before=before, via=via)
 
 
-def _history(instance: ProcessInstance, subject: str, text: str = "", via: str = "ui") -> None:
+def history_note(instance: ProcessInstance, subject: str, text: str = "", via: str = "ui") -> None:
     """A note in the customer's history, written by Kontor itself."""
     activity_create(
         actor=None,
@@ -217,7 +220,10 @@ def _send_mail(instance: ProcessInstance, activity, sender, *, via: str):
     return message, ""
 
 
-def _enter(instance: ProcessInstance, step: Step, *, actor, via: str) -> StepRun:
+def _enter(instance: ProcessInstance, step: Step, *, actor, via: str) -> tuple[StepRun, bool]:
+    """Enter ``step``: its StepRun and items (and their tasks, e-mails), a history
+    note. Returns the run and whether its required items are all done already (an
+    e-mail sent, a field filled), so that the caller need not read them again."""
     subject = subject_of(instance)
     now = timezone.now()
     due_day = due_date_for(step)
@@ -234,6 +240,7 @@ def _enter(instance: ProcessInstance, step: Step, *, actor, via: str) -> StepRun
     )
     process = instance.version.process
     problems = []
+    items = []
     # Out-of-scope requirements (Abgrenzung) are documented, not worked in Kontor.
     for activity in step.activities.exclude(grade=Grade.OUT_OF_SCOPE).order_by("position", "id"):
         task = mail = done_at = None
@@ -262,18 +269,19 @@ def _enter(instance: ProcessInstance, step: Step, *, actor, via: str) -> StepRun
                 organization=instance.organization,
                 via=via,
             )
-        StepRunItem.objects.create(
-            step_run=run, activity=activity, task=task, mail=mail, done_at=done_at
+        items.append(
+            StepRunItem(step_run=run, activity=activity, task=task, mail=mail, done_at=done_at)
         )
+    StepRunItem.objects.bulk_create(items)
     instance.current_step = step
-    _history(
+    history_note(
         instance,
         _("Process %(process)s: %(step)s reached") % {"process": process.name, "step": step.name},
         text="\n".join(problems),
         via=via,
     )
     hooks.emit("process_step_entered", instance=instance, step_run=run)
-    return run
+    return run, _required_done(items)
 
 
 def _value(instance: ProcessInstance, path: str) -> Any:
@@ -323,7 +331,7 @@ def _finish(instance: ProcessInstance, step: Step, *, via: str) -> None:
     instance.status = InstanceStatus.COMPLETED
     instance.goal_reached = step.goal_reached
     instance.ended_at = timezone.now()
-    _history(
+    history_note(
         instance,
         (
             _("Process %(process)s completed: goal reached")
@@ -344,10 +352,20 @@ def _step_complete(run: StepRun) -> bool:
     return not run.items.filter(activity__required=True, done_at__isnull=True).exists()
 
 
-def choices_for(instance: ProcessInstance, run: StepRun | None) -> list[Transition]:
+def _required_done(items) -> bool:
+    """``_step_complete`` of a run whose items (with their activities) are at hand."""
+    return not any(item.activity.required and item.done_at is None for item in items)
+
+
+def choices_for(
+    instance: ProcessInstance, run: StepRun | None, items: list[StepRunItem] | None = None
+) -> list[Transition]:
     """The ways on the user must choose between: the step's work is done, it has
-    several outgoing transitions and no single condition decides. Empty otherwise."""
-    if run is None or instance.status != InstanceStatus.RUNNING or not _step_complete(run):
+    several outgoing transitions and no single condition decides. Empty otherwise.
+    ``items``: the run's items with their activities, when the caller read them."""
+    if run is None or instance.status != InstanceStatus.RUNNING:
+        return []
+    if not (_required_done(items) if items is not None else _step_complete(run)):
         return []
     outgoing = list(run.step.outgoing.select_related("target").order_by("position", "id"))
     if len(outgoing) < 2:
@@ -357,13 +375,27 @@ def choices_for(instance: ProcessInstance, run: StepRun | None) -> list[Transiti
     return outgoing
 
 
-def _advance(instance: ProcessInstance, *, actor, via: str) -> None:
-    """Walk on from the active step as far as the work done allows."""
+def _advance(
+    instance: ProcessInstance,
+    *,
+    actor,
+    via: str,
+    run: StepRun | None = None,
+    complete: bool | None = None,
+) -> None:
+    """Walk on from the active step as far as the work done allows. ``run``: the
+    active step run (with its step) when the caller has it at hand; ``complete``:
+    whether its required items are all done, when the caller knows (else read)."""
     for _i in range(MAX_STEPS_AT_ONCE):
         if instance.status != InstanceStatus.RUNNING:
             return
-        run = active_run(instance)
-        if run is None or not _step_complete(run):
+        if run is None:
+            run, complete = active_run(instance), None
+        if run is None:
+            return
+        if complete is None:
+            complete = _step_complete(run)
+        if not complete:
             return
         outgoing = list(run.step.outgoing.select_related("target").order_by("position", "id"))
         if not outgoing:
@@ -378,7 +410,7 @@ def _advance(instance: ProcessInstance, *, actor, via: str) -> None:
                 return  # the user chooses (step_choose)
             target = matched[0].target
         _complete_run(run, actor=actor)
-        _enter(instance, target, actor=actor, via=via)
+        run, complete = _enter(instance, target, actor=actor, via=via)
 
 
 def _version_for(version_or_process: ProcessVersion | Process) -> ProcessVersion:
@@ -456,23 +488,28 @@ def instance_start(
     audit.record(actor=actor, action=AuditAction.CREATE, instance=instance, via=via)
     before = audit.snapshot(instance)
     hooks.emit("process_started", instance=instance)
-    _enter(instance, first, actor=actor, via=via)
-    _advance(instance, actor=actor, via=via)
+    run, complete = _enter(instance, first, actor=actor, via=via)
+    _advance(instance, actor=actor, via=via, run=run, complete=complete)
     instance.save()
     audit.record(actor=actor, action=AuditAction.UPDATE, instance=instance, before=before, via=via)
     return instance
 
 
 def _item_locked(actor, item: StepRunItem, lock_version: int | None):
-    instance = _locked(actor, item.step_run.instance, lock_version)
-    current = (
-        StepRunItem.objects.select_related("step_run", "activity")
-        .filter(pk=item.pk, step_run__instance=instance)
-        .first()
+    """The item's instance, locked (as ``_locked``), then the item as it is now, and
+    all items of its step run (with their activities; the item among them). The
+    item's run carries its step and the locked instance."""
+    instance = _lock(actor, lock_version, step_runs__items=item.pk)
+    items = list(
+        StepRunItem.objects.filter(step_run__items=item.pk)
+        .select_related("step_run__step", "activity")
+        .order_by()
     )
+    current = next((row for row in items if row.pk == item.pk), None)
     if current is None:
         raise Http404
-    return instance, current
+    current.step_run.instance = instance
+    return instance, current, items
 
 
 def _require_open_step(instance: ProcessInstance, item: StepRunItem) -> None:
@@ -495,7 +532,7 @@ def item_done(
     """Mark a step item done; when the step's required items are all done the
     instance moves on (unless paused: then on resume). Refused when the item is done
     already or its step is finished."""
-    instance, item = _item_locked(actor, item, lock_version)
+    instance, item, items = _item_locked(actor, item, lock_version)
     _require_open_step(instance, item)
     if item.done_at is not None:
         raise ValidationError(_("This item is already done."), code="already_done")
@@ -509,7 +546,7 @@ def item_done(
     item.done_at = timezone.now()
     item.done_by = actor
     item.save(update_fields=["done_at", "done_by"])
-    _advance(instance, actor=actor, via=via)
+    _advance(instance, actor=actor, via=via, run=item.step_run, complete=_required_done(items))
     _save(instance, actor=actor, before=before, via=via)
     return instance
 
@@ -523,7 +560,7 @@ def item_undone(
     via: str = "ui",
 ) -> ProcessInstance:
     """Take back the done mark of an item of the active step."""
-    instance, item = _item_locked(actor, item, lock_version)
+    instance, item, _items = _item_locked(actor, item, lock_version)
     _require_open_step(instance, item)
     if item.done_at is None:
         return instance
@@ -543,7 +580,7 @@ def item_link(
     the item done (the instance moves on when that finishes the step). Done by
     Kontor for ``done_by`` (a hook: the user already passed the mail or appointment
     checks). An item of a finished step, or one linked already, is left alone (None)."""
-    instance, item = _item_locked(None, item, None)
+    instance, item, items = _item_locked(None, item, None)
     if instance.status in ENDED or item.step_run.status != StepRunStatus.ACTIVE:
         return None
     if (mail is not None and item.mail_id) or (appointment is not None and item.appointment_id):
@@ -561,7 +598,7 @@ def item_link(
         item.done_by = done_by
         fields += ["done_at", "done_by"]
     item.save(update_fields=fields)
-    _advance(instance, actor=done_by, via=via)
+    _advance(instance, actor=done_by, via=via, run=item.step_run, complete=_required_done(items))
     _save(instance, actor=done_by, before=before, via=via)
     return instance
 
@@ -653,7 +690,7 @@ def item_fill(
     customer like any edit: customers.edit, the same checks) and mark it done; the
     instance moves on when that finishes the step. Errors are keyed ``value``;
     nothing is written when a check fails."""
-    instance, item = _item_locked(actor, item, lock_version)
+    instance, item, _items = _item_locked(actor, item, lock_version)
     _require_open_step(instance, item)
     if item.activity.kind != ActivityType.FIELD:
         raise ValidationError({"value": [_("This item does not ask for a field.")]})
@@ -661,7 +698,8 @@ def item_fill(
         raise ValidationError(_("This item is already done."), code="already_done")
     before = audit.snapshot(instance)
     _fill(actor, instance, item.step_run, item_field(instance, item.activity), value, via)
-    _advance(instance, actor=actor, via=via)
+    # _fill may have done other items of the run too: they are read again.
+    _advance(instance, actor=actor, via=via, run=item.step_run)
     _save(instance, actor=actor, before=before, via=via)
     return instance
 
@@ -694,7 +732,7 @@ def field_fill(
         raise ValidationError({"value": [_("The current step does not ask for this field.")]})
     before = audit.snapshot(instance)
     _fill(actor, instance, run, field_spec(instance, field), value, via)
-    _advance(instance, actor=actor, via=via)
+    _advance(instance, actor=actor, via=via, run=run)
     _save(instance, actor=actor, before=before, via=via)
     return instance
 
@@ -724,8 +762,8 @@ def step_choose(
         )
     before = audit.snapshot(instance)
     _complete_run(run, actor=actor)
-    _enter(instance, transition.target, actor=actor, via=via)
-    _advance(instance, actor=actor, via=via)
+    run, complete = _enter(instance, transition.target, actor=actor, via=via)
+    _advance(instance, actor=actor, via=via, run=run, complete=complete)
     _save(instance, actor=actor, before=before, via=via)
     return instance
 
@@ -739,7 +777,7 @@ def instance_pause(
         raise ValidationError(_("Only a running process can be paused."), code="not_running")
     before = audit.snapshot(instance)
     instance.status = InstanceStatus.PAUSED
-    _history(
+    history_note(
         instance,
         _("Process %(process)s paused") % {"process": instance.version.process.name},
         via=via,
@@ -757,7 +795,7 @@ def instance_resume(
         raise ValidationError(_("Only a paused process can be resumed."), code="not_paused")
     before = audit.snapshot(instance)
     instance.status = InstanceStatus.RUNNING
-    _history(
+    history_note(
         instance,
         _("Process %(process)s resumed") % {"process": instance.version.process.name},
         via=via,
@@ -794,7 +832,7 @@ def instance_cancel(
     instance.status = InstanceStatus.CANCELLED
     instance.cancel_reason = reason
     instance.ended_at = now
-    _history(
+    history_note(
         instance,
         _("Process %(process)s cancelled") % {"process": instance.version.process.name},
         text=reason,

@@ -226,7 +226,7 @@ def _detail_page(
         "active": active,
         "items": _decorate(request, instance, active, items, can_work, bound),
         "fields": _needed_fields(request, instance, active, can_work, bound),
-        "choices": engine.choices_for(instance, active),
+        "choices": engine.choices_for(instance, active, items),
         "can_work": can_work,
         "cancel_form": CancelForm(),
     }
