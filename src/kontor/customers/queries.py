@@ -4,7 +4,7 @@ show (select_related), so a page costs the same number of queries at any size.""
 import dataclasses
 
 from django.core.exceptions import ValidationError
-from django.db.models import Exists, OuterRef, QuerySet
+from django.db.models import BooleanField, ExpressionWrapper, QuerySet, Value
 from django.http import Http404
 from django.utils.translation import gettext_lazy as _
 
@@ -21,8 +21,8 @@ NOT_VISIBLE = _("(organization not visible)")
 def with_organization_visibility(records: QuerySet, *, user) -> QuerySet:
     """``records`` (persons or organizations) with their linked organizations (see
     ORGANIZATION_LINKS) joined, and for each link whether ``user`` may see it:
-    ``<link>_visible``, an EXISTS on the organization's primary key under the same
-    rule as ``Organization.objects.visible_to`` — no extra query, however long the page.
+    ``<link>_visible``, the rule of ``Organization.objects.visible_to`` checked on the
+    joined row — no extra query and no subquery, however long the page.
 
     The rule, everywhere a record shows an organization it is linked to (the person
     list and its organization column, CSV/XLSX exports, the 360° page, the merge
@@ -45,10 +45,18 @@ def with_organization_visibility(records: QuerySet, *, user) -> QuerySet:
     (PersonForm leaves the field out; a PATCH keeps it on ``organization: null`` and
     refuses another organization with a 422). Same for an organization's parent."""
     fields = ORGANIZATION_LINKS[records.model]
-    visible = Organization.objects.visible_to(user)
     return records.select_related(*fields).annotate(
-        **{f"{name}_visible": Exists(visible.filter(pk=OuterRef(f"{name}_id"))) for name in fields}
+        **{f"{name}_visible": _visible_through(user, name) for name in fields}
     )
+
+
+def _visible_through(user, link: str):
+    """Whether the organization behind ``link`` is visible to ``user``, as an
+    expression on the joined row (True for one who sees all)."""
+    condition = Organization.objects.role_condition_through(user, link)
+    if condition is None:
+        return Value(True, output_field=BooleanField())
+    return ExpressionWrapper(condition, output_field=BooleanField())
 
 
 def mark_organization_visibility(records, *, user, link: str = "organization") -> None:
@@ -95,11 +103,12 @@ def person_search_hits(*, user, hits: list) -> list:
     of an organization they may not see taken out of the subtitle, which
     Person.search_document starts with the organization's name. One query for the
     page of hits (see with_organization_visibility)."""
-    hidden = dict(
+    rows = (
         Person.objects.filter(uuid__in=[hit.uuid for hit in hits], organization__isnull=False)
-        .exclude(organization__in=Organization.objects.visible_to(user))
-        .values_list("uuid", "organization__name")
+        .annotate(organization_visible=_visible_through(user, "organization"))
+        .values_list("uuid", "organization__name", "organization_visible")
     )
+    hidden = {uuid: name for uuid, name, visible in rows if not visible}
     if not hidden:
         return hits
     result = []

@@ -32,6 +32,24 @@ class VisibleQuerySet(models.QuerySet):
             return Q(owner_id=user.pk) | Q(team_id__in=team_ids(user))
         return Q(owner_id=user.pk)
 
+    @staticmethod
+    def role_condition_through(user, path: str) -> Q | None:
+        """``role_condition`` for a record reached through the relation ``path`` (e.g.
+        a person's "organization"), as a condition on the joined row: checked per row
+        at no cost. (An EXISTS or IN over ``visible_to`` lets PostgreSQL hash every
+        visible record first: 100 ms a page at a million records.)"""
+        condition = VisibleQuerySet.role_condition(user)
+        return None if condition is None else _through(condition, path)
+
+
+def _through(condition: Q, path: str) -> Q:
+    """``condition`` with every lookup prefixed by ``path__``."""
+    children = [
+        _through(child, path) if isinstance(child, Q) else (f"{path}__{child[0]}", child[1])
+        for child in condition.children
+    ]
+    return Q(*children, _connector=condition.connector, _negated=condition.negated)
+
 
 class OwnedRecord(models.Model):
     """Abstract: a record with an owner and a team, seen according to the viewer's role."""

@@ -181,8 +181,10 @@ def search(*, user, q: str | None, kinds: Iterable[str] | None = None, limit: in
     backend = backend_for(connection)
     visible = SearchEntry.objects.visible_to(user)
     phonetic = any(t.phonetic for t in terms)
-    selective = len(terms) >= 3 or any(
-        p.isdigit() and len(p) >= 5 for t in terms for p in t.prefixes
+    selective = (
+        len(terms) >= 3
+        or any(t.selective for t in terms)
+        or any(p.isdigit() and len(p) >= 5 for t in terms for p in t.prefixes)
     )
     columns = ("uuid", "title", "subtitle")
     groups = []

@@ -157,6 +157,8 @@ class Term:
     prefixes: tuple[str, ...]
     phonetic: str = ""
     phonetic_prefix: bool = False
+    # Matches few records (an e-mail address): look them up first, then sort.
+    selective: bool = False
 
 
 def clean_query(q: str | None) -> str:
@@ -177,7 +179,7 @@ def parse_query(q: str | None) -> list[Term]:
         # each match a large share of the index and make the search slow.
         compact = "".join(_RAW_WORD.findall(_fold(text)))
         if len(compact) >= 3:
-            return [Term(prefixes=(compact,))]
+            return [Term(prefixes=(compact,), selective=True)]
     terms = []
     for raw in _RAW_WORD.findall(text.lower())[:MAX_TERMS]:
         prefixes = tuple(_spellings(raw))
