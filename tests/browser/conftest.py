@@ -132,3 +132,23 @@ def login():
         return page
 
     return login
+
+
+@pytest.fixture
+def logout():
+    """Log out through the user menu, as a person would before handing over the machine.
+
+    Waits until the page's own requests (partials that load themselves) are done first:
+    one still under way when the session ends would come back without a session and
+    could set a fresh CSRF cookie behind the next login form's back.
+    """
+
+    def logout(page):
+        page.wait_for_load_state("networkidle")
+        page.locator("details.user-menu > summary").click()
+        page.click("details.user-menu form[action='/accounts/logout/'] button[type=submit]")
+        page.wait_for_selector("form[action='/accounts/login/']")
+        page.wait_for_load_state("networkidle")
+        return page
+
+    return logout

@@ -71,7 +71,7 @@ def _customers(rep, scene: Scene):
 
 @pytest.mark.parametrize("scene", [GERMAN, ENGLISH], ids=["de", "en"])
 def test_a_sales_rep_finds_edits_and_a_manager_merges(
-    page, problems, login, team, scene, settings_immediate_tasks
+    page, problems, login, logout, team, scene, settings_immediate_tasks
 ):
     rep = UserFactory(
         username="rep",
@@ -141,7 +141,7 @@ def test_a_sales_rep_finds_edits_and_a_manager_merges(
     problems.check()
 
     # --- The manager finds the duplicates and merges them ---------------------------------
-    page.context.clear_cookies()
+    logout(page)
     login(page, manager)
     page.goto("/customers/duplicates/?kind=person")
     expect(page.get_by_role("heading", name=t("Possible duplicates"))).to_be_visible()
