@@ -250,7 +250,9 @@ def _item_to_work(request: HttpRequest, uuid: UUID, item_id: int) -> StepRunItem
         _get(request, uuid)
         _require(request, Capability.ACTIVITIES_EDIT)
     return get_object_or_404(
-        StepRunItem.objects.only("pk"), pk=item_id, step_run__instance__uuid=uuid
+        StepRunItem.objects.select_related("step_run").only("pk", "step_run__instance_id"),
+        pk=item_id,
+        step_run__instance__uuid=uuid,
     )
 
 

@@ -6,7 +6,7 @@ import uuid
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from .definitions import ProcessVersion, Step, StepActivity
@@ -27,20 +27,18 @@ class StepRunStatus(models.TextChoices):
 
 class ProcessInstanceQuerySet(models.QuerySet):
     def visible_to(self, user) -> "ProcessInstanceQuerySet":
-        """Instances on customer records ``user`` may see."""
-        from kontor.core.access import record_visibility
-        from kontor.core.permissions import Visibility
-        from kontor.customers.models import Organization, Person
+        """Instances on customer records ``user`` may see: the rule of
+        ``Person``/``Organization.objects.visible_to`` checked on the joined customer
+        row (no EXISTS: PostgreSQL cannot turn an OR of two into a join and checks
+        them as hashed subplans over every visible customer)."""
+        from kontor.core.models.records import VisibleQuerySet
 
         if user is None or not user.is_authenticated or not user.is_active:
             return self.none()
-        if record_visibility(user) == Visibility.ALL:
+        on_person = VisibleQuerySet.role_condition_through(user, "person")
+        if on_person is None:
             return self
-        # Correlated EXISTS: checked per row by primary key (see ActivityQuerySet).
-        return self.filter(
-            Exists(Person.objects.visible_to(user).filter(pk=OuterRef("person_id")))
-            | Exists(Organization.objects.visible_to(user).filter(pk=OuterRef("organization_id")))
-        )
+        return self.filter(on_person | VisibleQuerySet.role_condition_through(user, "organization"))
 
 
 class ProcessInstance(models.Model):

@@ -254,7 +254,9 @@ def _do(request: HttpRequest, instance: ProcessInstance, action, success: str) -
 @require_POST
 def instance_item(request: HttpRequest, uuid, item_id: int) -> HttpResponse:
     instance = _instance(request, uuid)
-    item = get_object_or_404(StepRunItem, pk=item_id, step_run__instance=instance)
+    item = get_object_or_404(
+        StepRunItem.objects.select_related("step_run"), pk=item_id, step_run__instance=instance
+    )
     done = request.POST.get("done") != "0"
     service = engine.item_done if done else engine.item_undone
     return _do(
@@ -293,7 +295,9 @@ def _fill(request: HttpRequest, instance, spec, key: str, prefix: str, service) 
 def instance_item_value(request: HttpRequest, uuid, item_id: int) -> HttpResponse:
     instance = _instance(request, uuid)
     item = get_object_or_404(
-        StepRunItem.objects.select_related("activity"), pk=item_id, step_run__instance=instance
+        StepRunItem.objects.select_related("activity", "step_run"),
+        pk=item_id,
+        step_run__instance=instance,
     )
     prefix = f"item-{item.pk}"
     return _fill(
