@@ -10,7 +10,7 @@ from django.urls import reverse
 
 from kontor.core import search
 from kontor.core.models import CustomField, CustomFieldType, SearchEntry
-from kontor.core.search import tokens
+from kontor.core.search import backends, tokens
 from kontor.customers import services
 from kontor.customers.models import Organization, Person
 from tests.core.test_api import reader
@@ -208,6 +208,21 @@ def test_an_email_address_is_one_term_matched_as_typed(owner):
     # while typing: everything up to the "@" and beyond is a prefix of the address
     assert titles(owner, "anna.lange@beis") == {"person": ["Anna Lange"]}
     assert titles(owner, "bernd@") == {"person": ["Bernd Beispiel"]}
+
+
+@pytest.mark.parametrize("looked_up_first", [1000, 1], ids=["few matches", "many matches"])
+def test_an_email_address_finds_the_same_however_many_it_matches(
+    owner, outsider, monkeypatch, looked_up_first
+):
+    # SQLite looks up a selective query's matches first, up to FEW, else it filters
+    # by the index as any other query: the answer is the same either way.
+    monkeypatch.setattr(backends.SQLiteBackend, "FEW", looked_up_first)
+    person(owner, first_name="Anna", last_name="Lange", email="anna.lange@beispiel.de")
+    person(owner, first_name="Anna", last_name="Lang", email="anna.lang@beispiel.de")
+    person(outsider, first_name="Anna", last_name="Langer", email="anna.langer@beispiel.de")
+    assert titles(owner, "Anna.Lang@") == {"person": ["Anna Lang", "Anna Lange"]}
+    assert titles(outsider, "anna.lang@") == {"person": ["Anna Langer"]}
+    assert titles(owner, "anna.langer@") == {}
 
 
 @pytest.mark.parametrize(

@@ -7,6 +7,7 @@ import re
 from urllib.parse import urlencode
 
 import pytest
+from django.db import connection
 from django.http import QueryDict
 from django.urls import reverse
 
@@ -14,6 +15,7 @@ from kontor.core import search
 from kontor.core.api.pagination import paginate
 from kontor.core.models import CustomField, Role
 from kontor.core.permissions import Capability, RoleCode
+from kontor.core.search import backends
 from kontor.customers import listing, services
 from kontor.customers.models import Organization, Person, Tag
 from kontor.customers.views.lists import PAGE_SIZE
@@ -292,6 +294,15 @@ def mix(owner, teammate, outsider):
     owned_by(PersonFactory, outsider, last_name="Meier", first_name="Udo", city="Bonn")
 
 
+@pytest.fixture(params=["few", "many"])
+def plan(request, monkeypatch):
+    """On SQLite a quick filter with many matches walks the list's order instead of
+    reading every match (``SQLiteBackend.filter_records``): the tests that take this
+    run both ways, and the answer must be the same."""
+    if request.param == "many":
+        monkeypatch.setattr(backends.SQLiteBackend, "MANY", 1)
+
+
 @pytest.mark.parametrize(
     "q, expected",
     [
@@ -313,7 +324,7 @@ def mix(owner, teammate, outsider):
         ("***", []),
     ],
 )
-def test_quick_filter_matches_as_the_global_search_does(owner, mix, q, expected):
+def test_quick_filter_matches_as_the_global_search_does(owner, mix, q, expected, plan):
     assert person_names(owner, urlencode({"q": q})) == expected
 
 
@@ -327,14 +338,14 @@ def test_quick_filter_tolerates_typos_in_names_not_in_other_fields(owner, mix):
     assert person_names(owner, "q=Mayersdorf") == ["Lang"]
 
 
-def test_quick_filter_keeps_to_the_lists_kind(owner, mix):
+def test_quick_filter_keeps_to_the_lists_kind(owner, mix, plan):
     assert org_names(owner, "q=Meier") == ["Meier GmbH"]
     assert org_names(owner, "q=Mueller") == ["Müller Metall AG"]
     assert org_names(owner, "q=Hagen") == ["Meier GmbH"]
     assert person_names(owner, "q=Metall") == []
 
 
-def test_quick_filter_combines_with_filters_visibility_and_sort(owner, outsider, mix):
+def test_quick_filter_combines_with_filters_visibility_and_sort(owner, outsider, mix, plan):
     assert person_names(owner, "q=Meier&city=Bonn") == ["Meier", "Meyer"]
     assert person_names(owner, "q=Meier&sort=-name") == ["Meyer", "Meier", "Mayer", "Abel"]
     assert person_names(owner, "q=Meier&owner=me&has_phone=1") == ["Meier"]
@@ -344,7 +355,7 @@ def test_quick_filter_combines_with_filters_visibility_and_sort(owner, outsider,
 
 
 @pytest.mark.parametrize("sort", ["name", "-city", "created_at"])
-def test_quick_filter_pages_through_every_match_exactly_once(owner, sort):
+def test_quick_filter_pages_through_every_match_exactly_once(owner, sort, plan):
     for i in range(23):
         owned_by(
             PersonFactory,
@@ -386,7 +397,8 @@ def test_quick_filter_costs_no_extra_query(client, owner, mix, django_assert_num
     client.force_login(owner)
     client.get(PERSONS, {"q": "Meier"}, **HTMX)
     # the search is a subquery of the rows' query: as many queries as without it
-    with django_assert_num_queries(7):
+    # (SQLite first counts the matches, up to SQLiteBackend.MANY, to pick the plan)
+    with django_assert_num_queries(8 if connection.vendor == "sqlite" else 7):
         response = client.get(PERSONS, {"q": "Meier"}, **HTMX)
     assert len(names(response)) == 4
     with django_assert_num_queries(7):

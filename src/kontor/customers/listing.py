@@ -4,7 +4,7 @@ parameters, shared by the web lists, their bulk actions and exports, and the API
 URL parameters (every one optional, so any combination is a bookmarkable view):
 - ``q``: quick search through the search index, as the global search matches
   (names, e-mail, phone, company, city, customer number; umlauts either way, typos
-  in names by sound; see core.search.matching_ids)
+  in names by sound; see core.search.filter_matching)
 - text field ``<name>=text`` (contains) or ``<name>__start=text`` (starts with)
 - choice field ``<name>=value`` (repeatable: any of them)
 - date and number field ``<name>__from=…`` / ``<name>__to=…`` (inclusive, ISO dates)
@@ -333,9 +333,7 @@ class ListQuery:
     def queryset(self) -> QuerySet:
         rows = self.entity.base(self.user)
         if self.q:
-            ids = search.matching_ids(kind=self.entity.search_kind, q=self.q)
-            # Nothing searchable in it ("*", "-"): no row matches, as in the search box.
-            rows = rows.none() if ids is None else rows.filter(pk__in=ids)
+            rows = search.filter_matching(rows, kind=self.entity.search_kind, q=self.q)
         for condition in self.conditions:
             rows = rows.filter(condition)
         return rows

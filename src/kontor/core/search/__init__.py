@@ -5,7 +5,7 @@ The interface every app uses; the index itself is built in this package:
 - ``index_many(records)`` after a bulk change (owner, team: who may find them),
 - ``unindex(instance)`` before it is deleted,
 - ``search(user=..., q=..., kinds=None, limit=...)`` for the search box and the API,
-- ``matching_ids(kind=..., q=...)`` for the quick filter of a list,
+- ``filter_matching(rows, kind=..., q=...)`` for the quick filter of a list,
 - ``rebuild(kinds=None, progress=...)`` after bulk loads (demo data, imports).
 A searchable model defines ``search_document()`` returning a ``SearchDocument`` and
 is listed in ``KINDS``.
@@ -18,6 +18,7 @@ from uuid import UUID
 
 from django.apps import apps
 from django.db import connection, transaction
+from django.db.models import QuerySet
 from django.urls import reverse
 from django.utils.functional import Promise
 from django.utils.module_loading import import_string
@@ -38,9 +39,9 @@ __all__ = [
     "KINDS",
     "SearchDocument",
     "SearchResults",
+    "filter_matching",
     "index",
     "index_many",
-    "matching_ids",
     "rebuild",
     "search",
     "unindex",
@@ -165,8 +166,9 @@ def search(*, user, q: str | None, kinds: Iterable[str] | None = None, limit: in
     the sound of a word (a typo); alphabetical within each, and within the page the
     records whose title matches before those matching elsewhere. Per kind one query,
     and a second for sound-alikes only when the first did not fill the page; nothing
-    at all for an empty query. Each query stops at the page (an ordered index scan on
-    PostgreSQL), so a common name costs no more than a rare one.
+    at all for an empty query (on SQLite a selective query first reads its few
+    matches: ``SQLiteBackend.spelled``). Each query stops at the page (an ordered
+    index scan on PostgreSQL), so a common name costs no more than a rare one.
 
     (A ranking by tiers — whole title word, title prefix, title sound, other fields —
     was tried and measured: with a query per tier, the tiers without matches walked
@@ -188,9 +190,9 @@ def search(*, user, q: str | None, kinds: Iterable[str] | None = None, limit: in
     )
     columns = ("uuid", "title", "subtitle")
     groups = []
+    spelled = backend.spelled(terms, selective=selective)
     for key in wanted:
         entries = visible.filter(kind=key).order_by(backend.sort(selective=selective), "id")
-        spelled = backend.matches(terms)
         page = (
             entries.filter(spelled)
             .annotate(in_title=backend.matches(terms, spelling=IN_TITLE))
@@ -216,24 +218,22 @@ def search(*, user, q: str | None, kinds: Iterable[str] | None = None, limit: in
     return SearchResults(query=query, groups=groups)
 
 
-def matching_ids(*, kind: str, q: str | None):
-    """The ids of the records of ``kind`` matching ``q``, as a subquery for a
-    list's ``pk__in`` filter (the list applies visibility, filters and its own
-    order itself); None when ``q`` holds nothing searchable.
+def filter_matching(rows: QuerySet, *, kind: str, q: str | None) -> QuerySet:
+    """``rows`` (records of ``kind``: a list, with its visibility, filters and order)
+    narrowed to those matching ``q``; none when ``q`` holds nothing searchable
+    ("*", "-"), as in the search box.
 
     The words match by spelling as in ``search`` (umlauts either way, prefixes,
     e-mail addresses, phone numbers in any notation, customer numbers), and a typo
     by sound in the title only: a list is sorted by name, not by rank, so the
     sound-alikes of a short prefix in other fields ("Mus" sounds like Mainz and
-    Münster) would bury the names sought among everyone living there.
-
-    A subquery rather than a list of hits: no cap on the number of matches, and the
-    database picks the plan — a GIN/FTS lookup for a rare word, a walk along the
-    list's sort index probing the (kind, object_id) index for a common one."""
+    Münster) would bury the names sought among everyone living there. No cap on the
+    number of matches."""
     terms = parse_query(clean_query(q))
     if not terms:
-        return None
-    return backend_for(connection).object_ids(kind, terms, spelling=ANY, sound=IN_TITLE)
+        return rows.none()
+    backend = backend_for(connection)
+    return backend.filter_records(rows, kind, terms, spelling=ANY, sound=IN_TITLE)
 
 
 # --- Writing ----------------------------------------------------------------------------
