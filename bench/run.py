@@ -89,6 +89,9 @@ SCENARIOS = [
     Scenario("API person detail", "/api/v1/persons/{person}", auth="token"),
     Scenario("global search ?q=Müller", "/search/?q=Müller"),
     Scenario("API search surname typo", "/api/v1/search?q=Meyer", auth="token"),
+    # No name is spelled so, Meyer and Maier sound alike: the spelled matches are few.
+    Scenario("API search typo, found by sound only", "/api/v1/search?q=Meier", auth="token"),
+    Scenario("API search word nobody has", "/api/v1/search?q=Qwertz", auth="token"),
     Scenario("API search company prefix", "/api/v1/search?q=Schmi", auth="token"),
     Scenario("API search e-mail", "/api/v1/search?q={email}", auth="token"),
     # A phone number as people type it: national notation, spaces and a slash.

@@ -25,6 +25,16 @@ pytestmark = pytest.mark.django_db
 RANKING_REVERTED = "ranking by tiers reverted for speed; see search.search"
 
 
+@pytest.fixture(autouse=True, params=["few", "many"])
+def plan(request, monkeypatch):
+    """Every search both ways: its matches read from the full-text index and sorted
+    (few, as in a small database), and the walk along the sort index (many)."""
+    if request.param == "many":
+        for backend in (backends.SQLiteBackend, backends.PostgresBackend):
+            monkeypatch.setattr(backend, "FEW_MATCHES", 0)
+    return request.param
+
+
 def titles(user, q, **kwargs) -> dict[str, list[str]]:
     """The hits' titles by kind, in their order."""
     results = search.search(user=user, q=q, **kwargs)
@@ -214,9 +224,10 @@ def test_an_email_address_is_one_term_matched_as_typed(owner):
 def test_an_email_address_finds_the_same_however_many_it_matches(
     owner, outsider, monkeypatch, looked_up_first
 ):
-    # SQLite looks up a selective query's matches first, up to FEW, else it filters
-    # by the index as any other query: the answer is the same either way.
-    monkeypatch.setattr(backends.SQLiteBackend, "FEW", looked_up_first)
+    # A selective query's few matches are looked up first, many are filtered by the
+    # index as any other query's: the answer is the same either way.
+    for backend in (backends.SQLiteBackend, backends.PostgresBackend):
+        monkeypatch.setattr(backend, "FEW_MATCHES", looked_up_first)
     person(owner, first_name="Anna", last_name="Lange", email="anna.lange@beispiel.de")
     person(owner, first_name="Anna", last_name="Lang", email="anna.lang@beispiel.de")
     person(outsider, first_name="Anna", last_name="Langer", email="anna.langer@beispiel.de")
@@ -562,24 +573,22 @@ def test_search_requires_login(client):
     assert response.status_code == 302
 
 
-def test_a_search_costs_two_queries_per_tier_until_the_page_is_full(
-    owner, muellers, django_assert_max_num_queries
-):
-    # Per tier: the unordered probe for its matches, then the ordered page (skipped
-    # when the probe found nothing) — see search._tier.
+def test_a_search_costs_a_few_queries_per_kind(owner, muellers, django_assert_max_num_queries):
+    # Whether the words match few entries (once for all kinds), then per kind the
+    # page and, for a word with a sound, the sound-alikes while the page is not full;
+    # and one for the visibility of the persons' organizations (see search.search).
     search.search(user=owner, q="x")  # the user's role and teams, cached on the user
-    # a full page of whole names: no search in the lower tiers
-    with django_assert_max_num_queries(2):
+    # a full page: no sound-alikes
+    with django_assert_max_num_queries(3):
         search.search(user=owner, q="Müller", kinds=["person"], limit=2)
-    # a full page of name prefixes: the whole-word tier, then the prefix tier
-    with django_assert_max_num_queries(4):
+    # a single letter matches many at any size: not asked
+    with django_assert_max_num_queries(2):
         search.search(user=owner, q="M", kinds=["person"], limit=2)
-    # a rare name, each kind: all five tiers (whole word, prefix, sound of the
-    # title, spelling anywhere, sound anywhere)
-    with django_assert_max_num_queries(20):
+    # a rare name, each kind: spelling and sound
+    with django_assert_max_num_queries(8):
         search.search(user=owner, q="Meier Dieter", kinds=["person", "organization"])
-    # no phonetic code in the query (digits): no sound tiers
-    with django_assert_max_num_queries(6):
+    # no phonetic code in the query (digits): no sound-alikes
+    with django_assert_max_num_queries(3):
         search.search(user=owner, q="4711", kinds=["person"])
 
 

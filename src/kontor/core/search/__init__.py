@@ -166,9 +166,10 @@ def search(*, user, q: str | None, kinds: Iterable[str] | None = None, limit: in
     the sound of a word (a typo); alphabetical within each, and within the page the
     records whose title matches before those matching elsewhere. Per kind one query,
     and a second for sound-alikes only when the first did not fill the page; nothing
-    at all for an empty query (on SQLite a selective query first reads its few
-    matches: ``SQLiteBackend.spelled``). Each query stops at the page (an ordered
-    index scan on PostgreSQL), so a common name costs no more than a rare one.
+    at all for an empty query. A common word is read along the sort index, which
+    stops at the page, so it costs no more than a rare one; a rare word or a typo,
+    for which that walk would read the whole kind (3 to 7 s at a million persons),
+    is read from the full-text index and sorted (``backend.lookup``).
 
     (A ranking by tiers — whole title word, title prefix, title sound, other fields —
     was tried and measured: with a query per tier, the tiers without matches walked
@@ -190,20 +191,29 @@ def search(*, user, q: str | None, kinds: Iterable[str] | None = None, limit: in
     )
     columns = ("uuid", "title", "subtitle")
     groups = []
-    spelled = backend.spelled(terms, selective=selective)
+    # Worth asking whether the words match few: not for words of one or two letters,
+    # which match many at any size worth searching.
+    ask = selective or any(max(map(len, t.prefixes)) > 2 for t in terms)
+    spelled = backend.lookup(terms, ask=ask)
+    sounding = None
     for key in wanted:
         entries = visible.filter(kind=key).order_by(backend.sort(selective=selective), "id")
+        sorted_here = backend.text_driven(visible, key).order_by(backend.text_sort(), "id")
         page = (
-            entries.filter(spelled)
+            (sorted_here if spelled.few else entries)
+            .filter(spelled.condition)
             .annotate(in_title=backend.matches(terms, spelling=IN_TITLE))
             .values_list(*columns, "in_title")[: limit + 1]
         )
         # Within the page: title matches first (a stable sort keeps the alphabet).
         found = [(*row[:3], False) for row in sorted(page, key=lambda row: not row[3])]
         if phonetic and len(found) <= limit:
+            # Common by spelling: common by sound too, which includes it.
+            sounding = sounding or backend.lookup(terms, ask=spelled.few, sound=ANY)
             sound_alikes = (
-                entries.filter(backend.matches(terms, sound=ANY))
-                .exclude(spelled)
+                (sorted_here if sounding.few else entries)
+                .filter(sounding.condition)
+                .exclude(spelled.condition)
                 .values_list(*columns)[: limit + 1 - len(found)]
             )
             found += [(*row, True) for row in sound_alikes]

@@ -14,6 +14,9 @@ broken by user input.
 # a user is a query parameter, and the FTS/tsquery text is built from sanitised terms.
 # ruff: noqa: S608, S611
 
+import dataclasses
+import json
+
 from django.db import connection
 from django.db.models import BooleanField, F, Q, QuerySet
 from django.db.models.expressions import RawSQL
@@ -45,7 +48,18 @@ def _options(term: Term, *, spelling: str, exact: bool, sound: str | None):
     return options
 
 
+@dataclasses.dataclass(frozen=True)
+class Lookup:
+    """A search's filter, and whether it matches few entries (see ``lookup``)."""
+
+    condition: RawSQL | Q
+    few: bool
+
+
 class _Backend:
+    # A filter matching fewer entries is read from the full-text index and sorted.
+    FEW_MATCHES = 1000
+
     def condition(
         self, terms: list[Term], *, spelling=ANY, exact=False, sound=None
     ) -> tuple[str, list]:
@@ -57,10 +71,13 @@ class _Backend:
         sql, params = self.condition(terms, **mode)
         return RawSQL(sql, params, output_field=BooleanField())
 
-    def spelled(self, terms: list[Term], *, selective: bool) -> RawSQL | Q:
-        """The search's filter "every term matches by spelling"; ``selective`` when
-        the query is expected to match few entries (see ``search``)."""
-        return self.matches(terms)
+    def lookup(self, terms: list[Term], *, ask: bool, **mode) -> "Lookup":
+        """The filter "every term matches" (by spelling, or as ``mode`` says), and
+        whether it matches few entries, to be read from the full-text index and
+        sorted rather than found by walking the sort index. ``ask``: whether it is
+        worth finding out (not for one or two letters, which match many)."""
+        few = ask and self.count_at_most(terms, self.FEW_MATCHES, **mode) < self.FEW_MATCHES
+        return Lookup(self.matches(terms, **mode), few)
 
     def object_ids(self, kind: str, terms: list[Term], **mode) -> RawSQL:
         """The ids of the records of ``kind`` that match, as a subquery for
@@ -74,12 +91,26 @@ class _Backend:
         the list's sort index probing the (kind, object_id) index for a common one)."""
         return rows.filter(pk__in=self.object_ids(kind, terms, **mode))
 
+    def count_at_most(self, terms: list[Term], cap: int, **mode) -> int:
+        """How many entries (of any kind) match, up to ``cap``, from the full-text
+        index alone: counted, or estimated where counting costs more."""
+        raise NotImplementedError
+
+    def text_driven(self, entries: QuerySet, kind: str) -> QuerySet:
+        """``entries`` of ``kind``, to be read from the full-text matches (few: see
+        ``count_at_most``) rather than along an index on the kind."""
+        return entries.filter(kind=kind)
+
+    def text_sort(self):
+        """The alphabetical order as an expression no index provides: the matches
+        are read from the full-text index and sorted, not found by walking the sort
+        index (see ``search``)."""
+        return Collate(Lower(F("sort_key")), "C")
+
 
 class SQLiteBackend(_Backend):
     vendor = "sqlite"
 
-    # A selective query's matches looked up first, up to this many.
-    FEW = 1000
     # A list's filter matching this many records walks the list's order instead.
     MANY = 3000
 
@@ -97,21 +128,22 @@ class SQLiteBackend(_Backend):
         sql = f'"{TABLE}"."id" IN (SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH %s)'
         return sql, [query]
 
-    def spelled(self, terms, *, selective):
-        """Given the FTS subquery, SQLite walks the kind's whole sort index and
-        probes each entry (117 ms for an e-mail address at a million persons); for a
-        query that matches few entries their ids are read first and handed over as
-        a list, which it looks up by primary key (under a millisecond)."""
-        if selective:
+    def lookup(self, terms, *, ask, **mode):
+        """Few matches are read from the FTS table first and handed over as a list
+        of ids, which SQLite looks up by primary key. Given the FTS subquery, it
+        walks the kind's sort index and probes each entry (117 ms for an e-mail
+        address at a million persons), or, when reading from the FTS table is forced,
+        reads every entry the user may see through the owner and team indexes."""
+        if ask:
             with connection.cursor() as cursor:
                 cursor.execute(
                     f"SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH %s LIMIT %s",
-                    [self._match(terms), self.FEW + 1],
+                    [self._match(terms, **mode), self.FEW_MATCHES + 1],
                 )
                 ids = [row[0] for row in cursor.fetchall()]
-            if len(ids) <= self.FEW:
-                return Q(pk__in=ids)
-        return self.matches(terms)
+            if len(ids) <= self.FEW_MATCHES:
+                return Lookup(Q(pk__in=ids), few=True)
+        return Lookup(self.matches(terms, **mode), few=False)
 
     def filter_records(self, rows, kind, terms, **mode):
         """SQLite has no statistics on FTS matches: given ``id IN (subquery)`` it
@@ -120,14 +152,7 @@ class SQLiteBackend(_Backend):
         is probed instead (its entry by (kind, object_id), then the FTS matches, read
         once), so SQLite walks the list's sort index until the page is full. One
         counting query first, over the FTS table alone."""
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"SELECT count(*) FROM (SELECT rowid FROM {FTS_TABLE} "
-                f"WHERE {FTS_TABLE} MATCH %s LIMIT %s)",
-                [self._match(terms, **mode), self.MANY],
-            )
-            (count,) = cursor.fetchone()
-        if count < self.MANY:
+        if self.count_at_most(terms, self.MANY, **mode) < self.MANY:
             return super().filter_records(rows, kind, terms, **mode)
         sql, params = self.condition(terms, **mode)
         meta = rows.model._meta
@@ -141,6 +166,25 @@ class SQLiteBackend(_Backend):
 
     def sort(self, *, selective: bool = False):
         return F("sort_key")  # binary order: the keys are ASCII
+
+    def count_at_most(self, terms, cap, **mode):
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT count(*) FROM (SELECT rowid FROM {FTS_TABLE} "
+                f"WHERE {FTS_TABLE} MATCH %s LIMIT %s)",
+                [self._match(terms, **mode), cap],
+            )
+            return cursor.fetchone()[0]
+
+    def text_driven(self, entries, kind):
+        """The unary ``+`` keeps SQLite off the kind's indexes: given ``kind = ?``
+        it scans every entry of the kind, probing the matches (90 ms for the Müllers
+        among 100,000 persons), instead of looking the matches up by rowid (9 ms)."""
+        driven = RawSQL(f'+"{TABLE}"."kind" = %s', [kind], output_field=BooleanField())
+        return entries.filter(driven)
+
+    def text_sort(self):
+        return Lower(F("sort_key"))  # a no-op on the folded keys, and no index has it
 
     def after_insert(self, cursor, where: str, params: list) -> None:
         cursor.execute(
@@ -162,6 +206,10 @@ class SQLiteBackend(_Backend):
 class PostgresBackend(_Backend):
     vendor = "postgresql"
 
+    # Matches a search reads from the GIN index and sorts, by the planner's estimate
+    # (see count_at_most).
+    FEW_MATCHES = 10_000
+
     def condition(self, terms, *, spelling=ANY, exact=False, sound=None):
         groups = []
         for term in terms:
@@ -181,6 +229,20 @@ class PostgresBackend(_Backend):
         folded keys) keeps it on the GIN index, then sorts the few hits."""
         key = Lower(F("sort_key")) if selective else F("sort_key")
         return Collate(key, "C")
+
+    def count_at_most(self, terms, cap, **mode):
+        """The planner's estimate, not a count: counting reads the GIN index's whole
+        bitmap for the words (30 ms for "Meyer" at a million entries), planning takes
+        a fraction of a millisecond. Its statistics know the common words and prefixes
+        (estimated within a factor of two at a million entries); a rare word or a
+        typo is estimated at a few thousand, where the full-text index is right."""
+        sql, params = self.condition(terms, **mode)
+        with connection.cursor() as cursor:
+            cursor.execute(f"EXPLAIN (FORMAT JSON) SELECT 1 FROM {TABLE} WHERE {sql}", params)
+            plan = cursor.fetchone()[0]
+        if isinstance(plan, str):
+            plan = json.loads(plan)
+        return min(cap, int(plan[0]["Plan"]["Plan Rows"]))
 
     def after_insert(self, cursor, where: str, params: list) -> None:
         """The generated column and its GIN index follow by themselves."""
