@@ -266,9 +266,10 @@ def test_search_costs_one_query_for_the_hidden_organizations(
         theirs = owned_by(OrganizationFactory, outsider, name=f"{SECRET} {i}")
         owned_by(PersonFactory, owner, last_name="Sichtbar", organization=theirs)
     # the user's teams; whether the words and their sounds match few (see
-    # search.search); per kind the page and the sound-alikes (the page is not full);
-    # for persons one more: which hits are at organizations one may not see
-    with django_assert_num_queries(8):
+    # search.search); per kind the names beginning "sichtbar" and "sichtbaer", the
+    # page and the sound-alikes (the page is not full); for persons one more: which
+    # hits are at organizations one may not see
+    with django_assert_num_queries(12):
         results = search.search(user=owner, q="Sichtbar")
     assert len(_subtitles(results)) == rows
     assert not [s for s in _subtitles(results) if SECRET in s]

@@ -18,7 +18,7 @@ from uuid import UUID
 
 from django.apps import apps
 from django.db import connection, transaction
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.urls import reverse
 from django.utils.functional import Promise
 from django.utils.module_loading import import_string
@@ -162,14 +162,17 @@ class SearchResults:
 
 def search(*, user, q: str | None, kinds: Iterable[str] | None = None, limit: int = DEFAULT_LIMIT):
     """The records matching ``q`` that ``user`` may see, grouped by kind, at most
-    ``limit`` per kind: those matching by spelling first, then those found only by
-    the sound of a word (a typo); alphabetical within each, and within the page the
-    records whose title matches before those matching elsewhere. Per kind one query,
-    and a second for sound-alikes only when the first did not fill the page; nothing
-    at all for an empty query. A common word is read along the sort index, which
-    stops at the page, so it costs no more than a rare one; a rare word or a typo,
-    for which that walk would read the whole kind (3 to 7 s at a million persons),
-    is read from the full-text index and sorted (``backend.lookup``).
+    ``limit`` per kind: first the names the query begins (a person's surname, an
+    organization's first word, "Müller Hans" either way round: ``_sorted_first``),
+    then the others matching by spelling, then those found only by the sound of a
+    word (a typo); alphabetical within each, and within the page the records whose
+    title matches before those matching elsewhere. Per kind a query per beginning of
+    a name, one for the others, and one for sound-alikes, each only while the page
+    is not full; nothing at all for an empty query. A common word is read along the
+    sort index, which stops at the page, so it costs no more than a rare one; a rare
+    word or a typo, for which that walk would read the whole kind (3 to 7 s at a
+    million persons), is read from the full-text index and sorted
+    (``backend.lookup``).
 
     (A ranking by tiers — whole title word, title prefix, title sound, other fields —
     was tried and measured: with a query per tier, the tiers without matches walked
@@ -196,17 +199,25 @@ def search(*, user, q: str | None, kinds: Iterable[str] | None = None, limit: in
     ask = selective or any(max(map(len, t.prefixes)) > 2 for t in terms)
     spelled = backend.lookup(terms, ask=ask)
     sounding = None
+    leading = [] if selective else _leading(terms)
     for key in wanted:
         entries = visible.filter(kind=key).order_by(backend.sort(selective=selective), "id")
         sorted_here = backend.text_driven(visible, key).order_by(backend.text_sort(), "id")
+        found, beyond = _sorted_first(entries, leading, spelled, backend, limit)
+        if len(found) > limit:
+            groups.append(_group(user, key, found, limit))
+            continue
+        if beyond is not None:
+            entries = entries.alias(lead=backend.sort()).exclude(beyond)
+            sorted_here = sorted_here.alias(lead=backend.sort()).exclude(beyond)
         page = (
             (sorted_here if spelled.few else entries)
             .filter(spelled.condition)
             .annotate(in_title=backend.matches(terms, spelling=IN_TITLE))
-            .values_list(*columns, "in_title")[: limit + 1]
+            .values_list(*columns, "in_title")[: limit + 1 - len(found)]
         )
         # Within the page: title matches first (a stable sort keeps the alphabet).
-        found = [(*row[:3], False) for row in sorted(page, key=lambda row: not row[3])]
+        found += [(*row[:3], False) for row in sorted(page, key=lambda row: not row[3])]
         if phonetic and len(found) <= limit:
             # Common by spelling: common by sound too, which includes it.
             sounding = sounding or backend.lookup(terms, ask=spelled.few, sound=ANY)
@@ -218,14 +229,92 @@ def search(*, user, q: str | None, kinds: Iterable[str] | None = None, limit: in
             )
             found += [(*row, True) for row in sound_alikes]
         if found:
-            hits = [
-                Hit(kind=key, uuid=u, title=t, subtitle=s, phonetic=p)
-                for u, t, s, p in found[:limit]
-            ]
-            if KINDS[key].hits_for_user:
-                hits = import_string(KINDS[key].hits_for_user)(user=user, hits=hits)
-            groups.append(Group(key, KINDS[key].label, hits, more=len(found) > limit))
+            groups.append(_group(user, key, found, limit))
     return SearchResults(query=query, groups=groups)
+
+
+def _group(user, key: str, found: list[tuple], limit: int) -> Group:
+    hits = [Hit(kind=key, uuid=u, title=t, subtitle=s, phonetic=p) for u, t, s, p in found[:limit]]
+    if KINDS[key].hits_for_user:
+        hits = import_string(KINDS[key].hits_for_user)(user=user, hits=hits)
+    return Group(key, KINDS[key].label, hits, more=len(found) > limit)
+
+
+# Sort keys looked up by their beginning: at most this many beginnings per search.
+MAX_LEADING = 4
+
+
+def _leading(terms) -> list[tuple[str, bool]]:
+    """What a sort key may begin with to be a name sought, and whether every key
+    beginning so matches the query: for one word its spellings (a person's surname,
+    the first word of an organization's name); for two or more, the first two words
+    in either order ("Müller Hans", "Hans Müller": the key "mueller hans"). A name
+    of three letters or more: shorter ones begin too many keys to help.
+
+    A key's words are spellings of the title's, so a key beginning with the query's
+    own spellings matches one or two words; an umlaut spelled out ("mueller" for a
+    typed "muller") almost always does, but not always ("maeuer" for "mauer")."""
+    if len(terms) == 1:
+        (term,) = terms
+        found = [(v, v in term.prefixes) for p in _names(term) for v in _umlauts_spelled_out(p)]
+    else:
+        first, second = terms[:2]
+        found = [
+            (f"{name} {other.prefixes[0]}", len(terms) == 2)
+            for one, other in ((first, second), (second, first))
+            for name in _names(one)
+            if other.prefixes[0].isalpha()
+        ]
+    return list(dict(found).items())[:MAX_LEADING]
+
+
+def _names(term) -> list[str]:
+    return [p for p in term.prefixes if len(p) >= 3 and p.isalpha()]
+
+
+def _umlauts_spelled_out(word: str) -> list[str]:
+    """``word`` and, for a vowel that could be an umlaut typed without one, the
+    word with it spelled out ("muller": "mueller"), as the sort keys hold it."""
+    variants = [""]
+    for i, char in enumerate(word):
+        could_be_umlaut = char in "aou" and word[i + 1 : i + 2] != "e"
+        # At most MAX_LEADING variants: a long word of many vowels would double them.
+        expand = could_be_umlaut and len(variants) < MAX_LEADING
+        variants = [v + c for v in variants for c in ((char, char + "e") if expand else (char,))]
+    return variants
+
+
+def _sorted_first(entries, leading, spelled, backend, limit):
+    """The matches whose sort key begins with one of ``leading`` (the Müllers for
+    "Müller", before everyone at a Müller GmbH), up to ``limit + 1`` rows, whole
+    words first; and the condition that excludes them from the rest (None when
+    there are none, or they fill the page).
+
+    A common surname sits together in the alphabet: walking the sort index for
+    title matches would read half of it before the first, but a range of the sort
+    index is read in order and stops at the page. One query per beginning."""
+    key = backend.sort()
+    ranges = [(p, p[:-1] + chr(ord(p[-1]) + 1), matches) for p, matches in leading]
+    rows = []
+    for low, high, matches in ranges:
+        in_range = entries.alias(lead=key).filter(lead__gte=low, lead__lt=high)
+        if not matches:
+            in_range = in_range.filter(spelled.condition)
+        rows += in_range.values_list("uuid", "title", "subtitle", "sort_key", "id")[: limit + 1]
+
+    def whole(sort_key: str) -> bool:
+        return any(sort_key == p or sort_key.startswith(p + " ") for p, _matches in leading)
+
+    rows = sorted(
+        {row[0]: row for row in rows}.values(), key=lambda row: (not whole(row[3]), row[3], row[4])
+    )
+    found = [(row[0], row[1], row[2], False) for row in rows[: limit + 1]]
+    if not found or len(found) > limit:
+        return found, None
+    beyond = Q()
+    for low, high, _matches in ranges:
+        beyond |= Q(lead__gte=low, lead__lt=high)
+    return found, beyond
 
 
 def filter_matching(rows: QuerySet, *, kind: str, q: str | None) -> QuerySet:
