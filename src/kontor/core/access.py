@@ -39,6 +39,25 @@ def team_ids(user) -> list[int]:
     return cached
 
 
+def sees(user, record) -> bool:
+    """The role rule of ``VisibleQuerySet.visible_to`` (own / team / all) on one owned
+    record already loaded (a customer): no query once the user's teams are known."""
+    if user is None or not user.is_authenticated or not user.is_active:
+        return False
+    scope = record_visibility(user)
+    if scope == Visibility.ALL or record.owner_id == user.pk:
+        return True
+    return scope == Visibility.TEAM and record.team_id in team_ids(user)
+
+
+def sees_every(user, *records) -> bool:
+    """Whether ``user`` may see every customer a record names (None: a link left
+    empty names nobody) — the single-record form of
+    ``VisibleQuerySet.every_visible_through``, which the querysets of activities,
+    appointments and tasks apply."""
+    return all(record is None or sees(user, record) for record in records)
+
+
 def get_object_for_user(
     model: type[Model], user, *, related: tuple[str, ...] = (), **lookup
 ) -> Model:

@@ -4,7 +4,7 @@ import uuid
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 ACTIVITY_TEXT_MAX_LENGTH = 100_000
@@ -29,25 +29,29 @@ class Direction(models.TextChoices):
     NONE = "", _("No direction")
 
 
+# The customers an activity, appointment or task names: all must be visible to see it.
+CUSTOMER_LINKS = ("person", "organization")
+
+
 class ActivityQuerySet(models.QuerySet):
     def visible_to(self, user) -> "ActivityQuerySet":
-        """Activities on a customer ``user`` may see (through the person or the
-        organization it is linked to); private ones only to their author."""
-        from kontor.core.access import record_visibility
-        from kontor.core.permissions import Visibility
-        from kontor.customers.models import Organization, Person
+        """Activities ``user`` may see: every customer it names (its person and its
+        organization) visible to them — a person of another team at one's own
+        organization hides the activity, as does an organization of another team
+        behind one's own person (VisibleQuerySet.every_visible_through) —; private
+        ones only to their author. The attachments and filed e-mails of an activity
+        follow it."""
+        from kontor.core.models.records import VisibleQuerySet
 
         if user is None or not user.is_authenticated or not user.is_active:
             return self.none()
         not_private = Q(private=False) | Q(author_id=user.pk)
-        if record_visibility(user) == Visibility.ALL:
+        # On the joined customer rows, not "person IN (visible persons)": a page of a
+        # timeline then checks its few rows, instead of PostgreSQL hashing every
+        # customer the user may see (hundreds of thousands) for each query.
+        customers = VisibleQuerySet.every_visible_through(user, *CUSTOMER_LINKS)
+        if customers is None:
             return self.filter(not_private)
-        # Correlated EXISTS, not "person IN (visible persons)": a page of a timeline
-        # then checks its few rows by primary key, instead of PostgreSQL hashing every
-        # person the user may see (hundreds of thousands) for each query.
-        customers = Exists(
-            Person.objects.visible_to(user).filter(pk=OuterRef("person_id"))
-        ) | Exists(Organization.objects.visible_to(user).filter(pk=OuterRef("organization_id")))
         return self.filter(customers, not_private)
 
 

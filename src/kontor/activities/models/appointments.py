@@ -6,6 +6,7 @@ from django.db import models
 from django.db.models import Exists, F, OuterRef, Q
 from django.utils.translation import gettext_lazy as _
 
+from kontor.activities.models.activities import CUSTOMER_LINKS
 from kontor.core.models.records import OwnedRecord, VisibleQuerySet
 
 
@@ -17,7 +18,9 @@ class AppointmentStatus(models.TextChoices):
 
 class AppointmentQuerySet(VisibleQuerySet):
     def visible_to(self, user) -> "AppointmentQuerySet":
-        """By the owner's role rule (own / team / all), and always to its attendees."""
+        """By the owner's role rule (own / team / all), and always to its attendees —
+        provided they may see every customer it names (its person and organization;
+        see VisibleQuerySet.every_visible_through)."""
         if user is None or not user.is_authenticated or not user.is_active:
             return self.none()
         condition = self.role_condition(user)
@@ -26,7 +29,15 @@ class AppointmentQuerySet(VisibleQuerySet):
         attending = Appointment.attendees.through.objects.filter(
             appointment_id=OuterRef("pk"), user_id=user.pk
         )
-        return self.filter(condition | Exists(attending))
+        customers = self.every_visible_through(user, *CUSTOMER_LINKS)
+        return self.filter((condition | Exists(attending)) & customers)
+
+    def customers_visible_to(self, user, *, teams=None) -> "AppointmentQuerySet":
+        """Only the appointments whose every customer ``user`` may see (for lists of
+        one's own appointments, which need no role rule: My day, the feed). ``teams``:
+        see VisibleQuerySet.role_condition."""
+        customers = self.every_visible_through(user, *CUSTOMER_LINKS, teams=teams)
+        return self if customers is None else self.filter(customers)
 
 
 class Appointment(OwnedRecord):

@@ -5,6 +5,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from kontor.activities.models.activities import CUSTOMER_LINKS
 from kontor.core.models.records import OwnedRecord, VisibleQuerySet
 
 
@@ -30,11 +31,23 @@ class Recurrence(models.TextChoices):
 class TaskQuerySet(VisibleQuerySet):
     def visible_to(self, user) -> "TaskQuerySet":
         """By the assignee's role rule (own / team / all), and always to whoever
-        created the task (a follow-up delegated to a colleague stays in sight)."""
+        created the task (a follow-up delegated to a colleague stays in sight) —
+        provided they may see every customer it names (its person and organization;
+        see VisibleQuerySet.every_visible_through)."""
         if user is None or not user.is_authenticated or not user.is_active:
             return self.none()
         condition = self.role_condition(user)
-        return self if condition is None else self.filter(condition | Q(created_by_id=user.pk))
+        if condition is None:
+            return self
+        customers = self.every_visible_through(user, *CUSTOMER_LINKS)
+        return self.filter((condition | Q(created_by_id=user.pk)) & customers)
+
+    def customers_visible_to(self, user, *, teams=None) -> "TaskQuerySet":
+        """Only the tasks whose every customer ``user`` may see (for lists of one's
+        own tasks, which need no role rule: My day, the feed). ``teams``: see
+        VisibleQuerySet.role_condition."""
+        customers = self.every_visible_through(user, *CUSTOMER_LINKS, teams=teams)
+        return self if customers is None else self.filter(customers)
 
     def open(self) -> "TaskQuerySet":
         return self.filter(status=TaskStatus.OPEN)

@@ -91,11 +91,13 @@ def day_bounds(day: date) -> tuple[datetime, datetime]:
 def my_day(*, user, today: date | None = None) -> MyDay:
     """The user's own tasks — overdue, due today, due in the next days (open ones,
     and those done today so they can be undone) — and today's appointments the user
-    organizes or attends. Two queries, whatever the numbers."""
+    organizes or attends. Two queries, whatever the numbers. Only what names customers
+    the user may see (Task/Appointment.objects.customers_visible_to)."""
     today = today or timezone.localdate()
     start, end = day_bounds(today)
     tasks = (
-        Task.objects.filter(owner=user, due_date__lte=today + timedelta(days=UPCOMING_DAYS))
+        Task.objects.customers_visible_to(user)
+        .filter(owner=user, due_date__lte=today + timedelta(days=UPCOMING_DAYS))
         .filter(Q(status=TaskStatus.OPEN) | Q(status=TaskStatus.DONE, done_at__gte=start))
         .select_related("person", "organization")
         .order_by("due_date", "due_time", "id")
@@ -114,10 +116,11 @@ def my_day(*, user, today: date | None = None) -> MyDay:
 
 def appointments_of_day(*, user, start: datetime, end: datetime) -> QuerySet[Appointment]:
     """Appointments starting in [start, end) that ``user`` organizes or attends,
-    not cancelled."""
+    not cancelled, of customers they may see."""
     mine = Appointment.objects.filter(Q(owner=user) | Q(attendees=user)).values("pk")
     return (
-        Appointment.objects.filter(pk__in=mine, starts_at__gte=start, starts_at__lt=end)
+        Appointment.objects.customers_visible_to(user)
+        .filter(pk__in=mine, starts_at__gte=start, starts_at__lt=end)
         .exclude(status=AppointmentStatus.CANCELLED)
         .select_related("person", "organization")
         .order_by("starts_at", "id")

@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 
 from kontor.activities.models import ACTIVITY_TEXT_MAX_LENGTH, Activity, ActivityKind, Direction
 from kontor.core import audit
-from kontor.core.access import user_can
+from kontor.core.access import sees, user_can
 from kontor.core.models import AuditAction
 from kontor.core.permissions import Capability
 from kontor.customers.models import Organization, Person
@@ -49,6 +49,20 @@ def require_visible(actor, record: Person | Organization | None) -> None:
         return
     if not type(record).objects.visible_to(actor).filter(pk=record.pk).exists():
         raise Http404
+
+
+def primary_organization(actor, person: Person | None) -> Organization | None:
+    """The organization a record logged on ``person`` is linked to as well (so the
+    organization's timeline shows it): the person's primary one — unless ``actor``
+    may not see it. A record is visible only to who sees every customer it names
+    (ActivityQuerySet.visible_to), so linking an organization of another team would
+    hide the record from its own author; and that team may not see the person anyway."""
+    if person is None or person.organization_id is None:
+        return None
+    organization = person.organization
+    if actor is not None and not sees(actor, organization):
+        return None
+    return organization
 
 
 def clean_text(value: str, *, field: str, required: bool, max_length: int) -> str:
@@ -172,8 +186,8 @@ def _activity_create(
     _clean_choices(kind=kind, direction=direction)
     for upload in files or ():
         check_upload(upload)  # every file before anything is written
-    if organization is None and person is not None and person.organization_id:
-        organization = person.organization
+    if organization is None:
+        organization = primary_organization(actor, person)
     activity = Activity(
         kind=kind,
         direction=direction,

@@ -44,6 +44,7 @@ from kontor.activities.models import ActivityKind, Appointment, AppointmentStatu
 from kontor.activities.services.activities import (
     activity_create,
     clean_text,
+    primary_organization,
     require_can_log,
     require_visible,
 )
@@ -281,8 +282,8 @@ def appointment_create(
     start, end = _times(starts_at=starts_at, ends_at=ends_at, all_day=all_day, tz=tz)
     attendees = _active_users(attendees)
     external_attendees = _visible_persons(actor, external_attendees)
-    if organization is None and person is not None and person.organization_id:
-        organization = person.organization
+    if organization is None:
+        organization = primary_organization(actor, person)
     appointment = Appointment(
         title=clean_text(title, field="title", required=True, max_length=200),
         location=clean_text(location, field="location", required=False, max_length=300),

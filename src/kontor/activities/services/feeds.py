@@ -52,7 +52,8 @@ def feeds_of(*, user):
 def feed_for_token(token: str) -> CalendarFeed | None:
     """The live feed for ``token`` (with its user), or None."""
     return (
-        CalendarFeed.objects.select_related("user")
+        # The role too: the feed shows only what names customers the user may see.
+        CalendarFeed.objects.select_related("user__role")
         .filter(
             token_hash=token_hash(token),
             revoked_at__isnull=True,
@@ -70,15 +71,21 @@ def feed_touch(*, feed: CalendarFeed, now: dt.datetime | None = None) -> None:
         feed.last_used_at = now
 
 
+def _teams(user):
+    """The user's teams as a subquery: the feed's three queries stay three."""
+    return user.teams.values("pk")
+
+
 def feed_appointments(*, user, now: dt.datetime | None = None):
     """Appointments the user organizes or attends, from DAYS_BACK ago to DAYS_AHEAD
-    ahead, cancelled ones included."""
+    ahead, cancelled ones included — of customers the user may see."""
     now = now or timezone.now()
     attending = Appointment.attendees.through.objects.filter(user_id=user.pk).values(
         "appointment_id"
     )
     return (
-        Appointment.objects.filter(Q(owner_id=user.pk) | Q(pk__in=attending))
+        Appointment.objects.customers_visible_to(user, teams=_teams(user))
+        .filter(Q(owner_id=user.pk) | Q(pk__in=attending))
         .filter(
             ends_at__gte=now - dt.timedelta(days=DAYS_BACK),
             starts_at__lt=now + dt.timedelta(days=DAYS_AHEAD),
@@ -89,10 +96,11 @@ def feed_appointments(*, user, now: dt.datetime | None = None):
 
 
 def feed_tasks(*, user, now: dt.datetime | None = None):
-    """The user's open tasks due within the feed's window."""
+    """The user's open tasks due within the feed's window, of customers they may see."""
     today = timezone.localdate(now or timezone.now())
     return (
-        Task.objects.filter(owner_id=user.pk, status=TaskStatus.OPEN)
+        Task.objects.customers_visible_to(user, teams=_teams(user))
+        .filter(owner_id=user.pk, status=TaskStatus.OPEN)
         .filter(
             due_date__gte=today - dt.timedelta(days=DAYS_BACK),
             due_date__lt=today + dt.timedelta(days=DAYS_AHEAD),
