@@ -207,7 +207,12 @@ def activity_list(request: HttpRequest, params: Query[ActivityListParams]):
         limit=params.limit,
     )
     # The page's participants and files in three queries, not three per row.
-    prefetch_related_objects(rows, "internal_participants", "external_participants", "attachments")
+    prefetch_related_objects(
+        rows,
+        "internal_participants",
+        queries.external_participants_visible_to(request.auth),
+        "attachments",
+    )
     return {"items": rows, "next_cursor": next_cursor}
 
 

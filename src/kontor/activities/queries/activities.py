@@ -153,14 +153,14 @@ def timeline_page(
 
 
 def activity_get(*, user, uuid) -> Activity:
-    """The activity if ``user`` may see it (its customer, and private ones only for
-    their author); 404 otherwise."""
+    """The activity if ``user`` may see it (every customer it names, and private ones
+    only for their author: ActivityQuerySet.visible_to); 404 otherwise."""
     queryset = (
         Activity.objects.visible_to(user)
         .select_related("author", "person", "organization")
         .prefetch_related(
             "internal_participants",
-            Prefetch("external_participants", queryset=Person.objects.order_by("last_name")),
+            external_participants_visible_to(user, order=("last_name",)),
             "attachments",
         )
     )
@@ -168,6 +168,15 @@ def activity_get(*, user, uuid) -> Activity:
         return queryset.get(uuid=uuid)
     except (Activity.DoesNotExist, ValueError, TypeError, ValidationError) as exc:
         raise Http404 from exc  # a malformed uuid is simply "not found"
+
+
+def external_participants_visible_to(user, *, order=("last_name", "first_name", "id")) -> Prefetch:
+    """The external participants to load with activities: those ``user`` may see.
+    Taking part does not make a person one of the activity's customers (its person
+    and organization decide who sees it), so one of another team is left out."""
+    return Prefetch(
+        "external_participants", queryset=Person.objects.visible_to(user).order_by(*order)
+    )
 
 
 def can_log(user) -> bool:

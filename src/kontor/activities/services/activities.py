@@ -273,6 +273,10 @@ def activity_update(
     external = data.pop("external_participants", None)
     if external is not None:
         _require_visible_participants(actor, external)
+        # Those the actor may not see were not shown to them: they stay.
+        external = list(external) + [
+            p for p in current.external_participants.all() if actor and not sees(actor, p)
+        ]
     before = audit.snapshot(current)
     for name, value in data.items():
         setattr(current, name, value)

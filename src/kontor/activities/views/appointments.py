@@ -29,7 +29,7 @@ from kontor.activities.forms.appointments import (
 from kontor.activities.models import Activity, Appointment, AppointmentStatus
 from kontor.activities.queries import appointments as queries
 from kontor.activities.services import appointments as services
-from kontor.core.access import user_can
+from kontor.core.access import sees, user_can
 from kontor.core.models import Team
 from kontor.core.navigation import safe_next
 from kontor.core.permissions import Capability
@@ -376,7 +376,11 @@ def appointment_detail(request: HttpRequest, uuid) -> HttpResponse:
         {
             "appointment": appointment,
             "attendees": list(appointment.attendees.all()),
-            "external_attendees": list(appointment.external_attendees.all()),
+            # Attending does not make a person one of its customers: only those the
+            # user may see are named.
+            "external_attendees": [
+                p for p in appointment.external_attendees.all() if sees(request.user, p)
+            ],
             "last_day": timezone.localtime(appointment.ends_at) - timedelta(days=1),
             "can_edit": can_edit and appointment.status != AppointmentStatus.CANCELLED,
             "can_cancel": can_edit and planned,
