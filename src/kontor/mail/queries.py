@@ -1,8 +1,8 @@
 """Reads on incoming e-mail: who may see which message, the review queue, mailboxes.
 
 Rules:
-- a filed message is visible to whoever may see its activity (its customer; a
-  private one only to its author) — Activity.objects.visible_to;
+- a filed message is visible to whoever may see its activity (every customer it
+  names; a private one only to its author) — Activity.objects.visible_to;
 - a message without an activity (waiting for review, ignored) is visible to those
   who review its mailbox: for a team mailbox (or mail forwarded to Kontor without
   one) roles with mail.manage and the mailbox team's members; for a personal

@@ -129,9 +129,10 @@ def timeline_page(
     # it, PostgreSQL hashes every person and organization the user may see for each
     # branch (hundreds of milliseconds at a million customers). Only the final page
     # query checks visibility, on its few candidate rows. The caller has looked the
-    # customer up for the user (get_object_for_user), so only rows of its persons or
-    # participations can drop out there; the page may then be shorter than ``limit``
-    # while the cursor still goes on.
+    # customer up for the user (get_object_for_user), so only rows naming another
+    # customer the user may not see (a person of another team at this organization,
+    # another team's organization of this person) drop out there; the page may then
+    # be shorter than ``limit`` while the cursor still goes on.
     not_private = Q(private=False) | Q(author_id=user.pk)
     base = _filtered(Activity.objects.filter(not_private), **filters).only("pk", "occurred_at")
     candidates: set[int] = set()
