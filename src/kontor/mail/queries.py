@@ -20,6 +20,7 @@ from django.http import Http404
 from kontor.activities.models import Activity
 from kontor.core.access import team_ids, user_can
 from kontor.core.permissions import Capability
+from kontor.mail import servers
 from kontor.mail.models import Mailbox, MailboxKind, MailDirection, MailMessage, MailStatus
 
 RECENT_LIMIT = 20
@@ -121,8 +122,6 @@ def can_manage_mailboxes(user) -> bool:
 def can_add_mailbox(user) -> bool:
     """Mail managers add mailboxes on any server; other users with activities.edit a
     personal one, if the administrator allows them a server (kontor.mail.servers)."""
-    from kontor.mail import servers
-
     if not can_manage_mailboxes(user):
         return False
     return servers.may_use_any_host(user) or bool(servers.allowed_hosts())

@@ -28,6 +28,7 @@ from django.conf import settings
 
 from kontor.core.access import user_can
 from kontor.core.permissions import Capability
+from kontor.mail.models import MailboxKind
 
 logger = logging.getLogger(__name__)
 
@@ -75,8 +76,6 @@ def mailbox_permitted(mailbox) -> bool:
     configure those) always; a personal one if its owner may use its server — so a
     mailbox set up before the rule, or whose server was taken off the list, is not
     polled. An orphaned personal mailbox is in the mail managers' hands."""
-    from kontor.mail.models import MailboxKind
-
     if mailbox.kind != MailboxKind.PERSONAL or mailbox.owner_id is None:
         return True
     return may_use_host(mailbox.owner, mailbox.host)
