@@ -298,6 +298,13 @@ MAIL_MAX_MB = envint("MAIL_MAX_MB", 40)
 # How often the worker polls IMAP mailboxes and sends reminders (seconds).
 MAIL_POLL_SECONDS = envint("MAIL_POLL_SECONDS", 120)
 REMINDER_SECONDS = envint("REMINDER_SECONDS", 60)
+# IMAP servers users without mail.manage may use for a personal mailbox (exact names;
+# ".firma.de" allows firma.de and every name below it). Empty: only mail managers add
+# mailboxes. See kontor.mail.servers.
+MAIL_IMAP_ALLOWED_HOSTS = envlist("MAIL_IMAP_ALLOWED_HOSTS", "")
+# Connect to loopback, private and link-local addresses (a mail server on the company
+# network). Off by default: a mailbox must not become a way into the internal network.
+MAIL_IMAP_ALLOW_PRIVATE = envbool("MAIL_IMAP_ALLOW_PRIVATE", False)
 # Work the worker enqueues periodically (kontor.core.scheduler): (dotted path of a
 # django-tasks task, interval in seconds). `kontor tick` enqueues them all once, for cron.
 # How often the worker looks for overdue process steps (warn the assignee, escalate to

@@ -139,3 +139,72 @@ def test_export_needs_the_capability(client, owner, people):
     agent = UserFactory(username="agent", role=Role.objects.get(code=RoleCode.SERVICE_AGENT))
     for action in ("export_csv", "export_xlsx"):
         assert export(client, agent, action=action).status_code == 403
+
+
+# Formula injection (OWASP "CSV injection"): text a user typed never becomes a formula.
+HOSTILE = [
+    '=HYPERLINK("http://x")',
+    "+cmd|' /C calc'!A0",
+    "@SUM(1+1)",
+    "-2+3",
+    "\t=1",
+    "\r=1",
+]
+
+
+@pytest.fixture
+def hostile(owner):
+    CustomField.objects.create(
+        entity="customers.person", key="segment", label="Segment", field_type="text"
+    )
+    CustomField.objects.create(
+        entity="customers.person", key="score", label="Score", field_type="number"
+    )
+    for index, text in enumerate(HOSTILE):
+        owned_by(
+            PersonFactory,
+            owner,
+            last_name=text,
+            first_name=f"P{index}",
+            interests=text,
+            custom={"segment": text, "score": -2},
+        )
+
+
+HOSTILE_COLUMNS = ("last name", "interests", "Segment")
+
+
+def test_csv_neutralises_leading_formula_characters_in_text(client, owner, hostile):
+    rows = sorted(read_csv(export(client, owner)), key=lambda r: r["first name"])
+
+    assert [r["last name"] for r in rows] == ["'" + text for text in HOSTILE]
+    for row in rows:
+        for column in HOSTILE_COLUMNS:
+            assert row[column].startswith("'"), (column, row[column])
+        # A number is numeric data, not user text: it stays a number.
+        assert row["Score"] == "-2"
+
+
+def test_xlsx_writes_text_as_string_cells_never_formulas(client, owner, hostile):
+    response = export(client, owner, action="export_xlsx")
+    sheet = load_workbook(io.BytesIO(b"".join(response.streaming_content))).active
+    header = [cell.value for cell in sheet[1]]
+    cells = [cell for row in sheet.iter_rows(min_row=2) for cell in row]
+
+    assert [cell for cell in cells if cell.data_type == "f"] == []
+    rows = sorted(
+        (dict(zip(header, row, strict=True)) for row in sheet.iter_rows(min_row=2)),
+        key=lambda r: r["first name"].value,
+    )
+    assert [r["last name"].value for r in rows] == ["'" + text for text in HOSTILE]
+    for row in rows:
+        for column in HOSTILE_COLUMNS:
+            assert row[column].data_type == "s"
+            assert row[column].value.startswith("'"), (column, row[column].value)
+        assert (row["Score"].value, row["Score"].data_type) == (-2, "n")
+
+
+def test_plain_text_is_exported_unchanged(client, owner, people):
+    # Only the leading formula characters count: "Köln", "Golf" keep their form.
+    rows = read_csv(export(client, owner))
+    assert (rows[0]["interests"], rows[1]["city"]) == ("Golf", "Köln")

@@ -178,8 +178,11 @@ def _stop(process: subprocess.Popen) -> None:
 
 
 @pytest.fixture
-def dovecot():
-    """A running dovecot with one user (``USER`` / ``PASSWORD``) and an empty INBOX."""
+def dovecot(settings):
+    """A running dovecot with one user (``USER`` / ``PASSWORD``) and an empty INBOX.
+    It listens on 127.0.0.1, which Kontor connects to only with
+    MAIL_IMAP_ALLOW_PRIVATE (kontor.mail.servers): set here for the tests using it."""
+    settings.MAIL_IMAP_ALLOW_PRIVATE = True
     if not os.path.exists(DOVECOT):
         if os.environ.get("CI") == "true":
             pytest.fail(f"{DOVECOT} is missing: CI must install dovecot-imapd")

@@ -54,7 +54,8 @@ def test_a_mail_manager_adds_a_team_mailbox(client, admin, team):
     assert "password" not in entry.changes
 
 
-def test_a_sales_rep_adds_only_a_personal_mailbox(client, owner, team):
+def test_a_sales_rep_adds_only_a_personal_mailbox(client, owner, team, settings):
+    settings.MAIL_IMAP_ALLOWED_HOSTS = ["imap.firma.de"]
     client.force_login(owner)
 
     refused = client.post(reverse("mail:mailbox_create"), form_data(team=team.pk))
@@ -193,3 +194,137 @@ def test_test_connection_and_poll_now_against_a_real_server(
     Mailbox.objects.filter(pk=mailbox.pk).update(password="falsch")
     failed = client.post(reverse("mail:mailbox_test", args=[mailbox.pk]), follow=True)
     assert "Echt: The server 127.0.0.1 rejected the login of kontor." in failed.content.decode()
+
+
+# --- Who may point a mailbox at which server (kontor.mail.servers) ------------------------
+
+
+def test_without_allowed_servers_a_sales_rep_cannot_add_a_mailbox(client, owner):
+    client.force_login(owner)
+
+    listing = client.get(reverse("mail:mailbox_list")).content.decode()
+    assert reverse("mail:mailbox_create") not in listing
+    assert "Only an administrator may set up mailboxes." in listing
+    page = client.get(reverse("mail:mailbox_create"), follow=True)
+    assert page.redirect_chain == [(reverse("mail:mailbox_list"), 302)]
+    response = client.post(
+        reverse("mail:mailbox_create"), form_data(kind=MailboxKind.PERSONAL), follow=True
+    )
+
+    assert "Only an administrator may set up mailboxes." in response.content.decode()
+    assert rows() == ([], 0)
+
+
+def test_a_sales_rep_may_use_only_the_servers_the_administrator_allows(client, owner, settings):
+    settings.MAIL_IMAP_ALLOWED_HOSTS = ["imap.firma.de", ".mail.firma.de"]
+    client.force_login(owner)
+    assert "Allowed servers: imap.firma.de, .mail.firma.de" in (
+        client.get(reverse("mail:mailbox_create")).content.decode()
+    )
+
+    for host in ("intranet.firma.de", "firma.de.evil.example", "10.0.0.1"):
+        refused = client.post(
+            reverse("mail:mailbox_create"), form_data(kind=MailboxKind.PERSONAL, host=host)
+        )
+        assert refused.status_code == 200
+        assert len(refused.context["form"].errors["host"]) == 1
+    assert rows() == ([], 0)
+
+    for host in ("IMAP.firma.de", "eu.mail.firma.de"):
+        client.post(reverse("mail:mailbox_create"), form_data(kind=MailboxKind.PERSONAL, host=host))
+    assert sorted(Mailbox.objects.values_list("host", flat=True)) == [
+        "IMAP.firma.de",
+        "eu.mail.firma.de",
+    ]
+
+    # Nor can an allowed mailbox be moved to another server afterwards.
+    mailbox = Mailbox.objects.get(host="IMAP.firma.de")
+    before = rows()
+    moved = client.post(
+        reverse("mail:mailbox_edit", args=[mailbox.pk]),
+        form_data(kind=MailboxKind.PERSONAL, host="intranet.firma.de"),
+    )
+    assert moved.context["form"].errors["host"] == [
+        "Choose one of the IMAP servers your administrator allows: imap.firma.de, .mail.firma.de."
+    ]
+    assert rows() == before
+
+
+@pytest.mark.parametrize(
+    "host",
+    ["127.0.0.1", "localhost", "10.1.2.3", "192.168.0.10", "169.254.169.254", "[::1]",
+     "::ffff:127.0.0.1", "0.0.0.0", "224.0.0.1", "100.64.0.1", "fe80::1"],  # noqa: S104 — refused, not bound
+)  # fmt: skip
+def test_nobody_points_a_mailbox_at_a_private_address(client, admin, host):
+    client.force_login(admin)
+
+    response = client.post(reverse("mail:mailbox_create"), form_data(host=host))
+
+    assert response.context["form"].errors["host"] == [
+        "Kontor does not connect to local or private network addresses."
+    ]
+    assert rows() == ([], 0)
+
+
+def test_private_addresses_are_allowed_by_the_setting(client, admin, settings):
+    settings.MAIL_IMAP_ALLOW_PRIVATE = True
+    client.force_login(admin)
+
+    client.post(reverse("mail:mailbox_create"), form_data(host="10.1.2.3"))
+
+    assert Mailbox.objects.get().host == "10.1.2.3"
+
+
+def test_a_mail_manager_may_use_any_public_server(client, admin):
+    client.force_login(admin)
+
+    client.post(reverse("mail:mailbox_create"), form_data(host="imap.example.org"))
+
+    assert Mailbox.objects.get().host == "imap.example.org"
+
+
+@pytest.mark.parametrize("port", ["0", "65536", "70000", "-1"])
+def test_a_port_outside_1_to_65535_is_refused(client, admin, port):
+    client.force_login(admin)
+
+    response = client.post(reverse("mail:mailbox_create"), form_data(port=port))
+
+    assert response.status_code == 200
+    assert len(response.context["form"].errors["port"]) == 1
+    assert rows() == ([], 0)
+
+
+def test_the_services_apply_the_same_rules(owner, admin, settings):
+    # The services behind the pages (and any API on mailboxes to come) check the rules
+    # themselves: a form that lets a value through changes nothing.
+    from django.core.exceptions import ValidationError
+
+    from kontor.mail.services import incoming
+
+    settings.MAIL_IMAP_ALLOWED_HOSTS = ["imap.firma.de"]
+    values = {
+        "name": "Meins", "email_address": "ich@firma.de", "port": 993,
+        "security": ImapSecurity.SSL, "username": "ich", "folder": "INBOX", "enabled": True,
+    }  # fmt: skip
+    cases = [
+        (owner, "imap.example.org", 993, "host"),
+        (admin, "127.0.0.1", 993, "host"),
+        (admin, "imap.example.org", 65536, "port"),
+        (admin, "imap.example.org", 0, "port"),
+    ]
+    for actor, host, port, field in cases:
+        with pytest.raises(ValidationError) as refused:
+            incoming.mailbox_create(
+                actor=actor, kind=MailboxKind.PERSONAL, password="p",
+                **{**values, "host": host, "port": port},
+            )  # fmt: skip
+        assert list(refused.value.message_dict) == [field]
+    assert rows() == ([], 0)
+
+    mine = incoming.mailbox_create(
+        actor=owner, kind=MailboxKind.PERSONAL, password="p", **{**values, "host": "imap.firma.de"}
+    )
+    with pytest.raises(ValidationError):
+        incoming.mailbox_update(actor=owner, mailbox=mine, host="imap.example.org")
+    mine.refresh_from_db()
+    assert mine.host == "imap.firma.de"

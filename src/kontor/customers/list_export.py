@@ -3,7 +3,8 @@ the role may see (psychographic data needs customers.psychographic), custom fiel
 columns, linked organizations by name only if the user may see them (otherwise an
 empty cell; customers.queries.with_organization_visibility). CSV streams row by row
 in UTF-8 with BOM and ";" (what German Excel opens directly); XLSX is written in
-openpyxl's write-only mode to a temporary file."""
+openpyxl's write-only mode to a temporary file. Text cells are neutralised against
+formula injection and written as strings (kontor.core.spreadsheet)."""
 
 import csv
 import datetime
@@ -17,7 +18,7 @@ from django.http import FileResponse, StreamingHttpResponse
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
-from kontor.core import customfields
+from kontor.core import customfields, spreadsheet
 from kontor.core.access import user_can
 from kontor.core.permissions import Capability
 from kontor.customers import listing, queries
@@ -109,7 +110,9 @@ def csv_response(*, entity, user, records) -> StreamingHttpResponse:
     def lines() -> Iterator[str]:
         yield "\ufeff"
         for row in _rows(entity, user, records):
-            yield writer.writerow([_text(v) for v in row])
+            # Neutralised before formatting: only text a user typed gets the quote,
+            # numbers formatted for the locale (-1,5) stay numbers (core.spreadsheet).
+            yield writer.writerow([_text(v) for v in spreadsheet.csv_row(row)])
 
     response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{_filename(entity, "csv")}"'
@@ -130,7 +133,7 @@ def xlsx_response(*, entity, user, records) -> FileResponse:
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet(str(entity.model._meta.verbose_name_plural))
     for row in _rows(entity, user, records):
-        sheet.append([_cell(v) for v in row])
+        sheet.append(spreadsheet.xlsx_row(sheet, [_cell(v) for v in row]))
     output = tempfile.TemporaryFile()  # noqa: SIM115 — FileResponse closes it
     workbook.save(output)
     output.seek(0)

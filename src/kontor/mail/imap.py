@@ -8,15 +8,17 @@ message that failed is fetched again next time; when the server's UIDVALIDITY
 changes the mailbox is read from the start (Message-IDs keep anything from being
 filed twice).
 
-A failure (server down, name unknown, timeout, login rejected, folder missing) is
-stored on the mailbox as a message for people (``last_error``) and the next poll
-waits, doubling each time: 1, 2, 4 … minutes, at most an hour. Success clears it.
+Only servers kontor.mail.servers allows are connected to, at an address it checked.
+A failure is stored on the mailbox as a message for people (``last_error``) and the
+next poll waits, doubling each time: 1, 2, 4 … minutes, at most an hour. Success
+clears it. The message says only "could not be reached", "rejected the login" or,
+once logged in, what is wrong with the folder: never what the other side answered
+(a banner), nor refused apart from silent — the details are in the server log.
 """
 
 import imaplib
 import logging
 import re
-import socket
 import ssl
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
@@ -27,7 +29,7 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from kontor.mail import inbound
+from kontor.mail import inbound, servers
 from kontor.mail.models import ImapSecurity, Mailbox
 
 logger = logging.getLogger(__name__)
@@ -56,68 +58,110 @@ def backoff(failures: int) -> timedelta:
     return timedelta(minutes=min(2 ** max(0, failures - 1), MAX_BACKOFF_MINUTES))
 
 
-def _describe(exc: BaseException, mailbox: Mailbox, timeout: int) -> str:
-    where = {"host": mailbox.host, "port": mailbox.port}
+def unreachable(mailbox: Mailbox) -> str:
+    """The one message for every failure before the login: unknown name, refused,
+    silent, closed, not IMAP, no TLS, a refused address. Telling them apart (or
+    echoing what the other side said) would make the Test button a port scanner."""
+    return _("The server %(host)s could not be reached on port %(port)s.") % {
+        "host": mailbox.host,
+        "port": mailbox.port,
+    }
+
+
+def _describe(exc: BaseException, mailbox: Mailbox) -> str:
+    """A failure after the login, for people (the server's own words only in the log)."""
     if isinstance(exc, MailboxError):
         return str(exc)
-    if isinstance(exc, socket.gaierror):
-        return _("The server name %(host)s could not be found.") % where
-    if isinstance(exc, ConnectionRefusedError):
-        return _("The server %(host)s refused the connection on port %(port)s.") % where
-    if isinstance(exc, TimeoutError):
-        return _("The server %(host)s did not answer within %(seconds)s seconds.") % {
-            **where,
-            "seconds": timeout,
-        }
-    if isinstance(exc, ssl.SSLError):
-        return _("No secure connection to %(host)s could be made: %(error)s") % {
-            **where,
-            "error": getattr(exc, "reason", None) or exc,
-        }
-    if isinstance(exc, imaplib.IMAP4.abort):
-        return _("The server %(host)s closed the connection: %(error)s") % {**where, "error": exc}
+    if isinstance(exc, OSError):  # the connection broke off
+        return unreachable(mailbox)
     if isinstance(exc, imaplib.IMAP4.error):
-        return _("The server %(host)s answered with an error: %(error)s") % {
-            **where,
-            "error": exc,
-        }
-    if isinstance(exc, OSError):
-        return _("Could not connect to %(host)s:%(port)s: %(error)s") % {
-            **where,
-            "error": exc.strerror or exc,
-        }
-    return _("Unexpected error: %(error)s") % {"error": exc}
+        return _("The server %(host)s answered with an error.") % {"host": mailbox.host}
+    return _("Unexpected error; the details are in the server log.")
 
 
 def _quote(folder: str) -> str:
     return '"' + folder.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-@contextmanager
-def connect(mailbox: Mailbox, *, timeout: int = TIMEOUT_SECONDS) -> Iterator[imaplib.IMAP4]:
-    """A logged-in connection (SSL, STARTTLS or plain, as configured)."""
-    context = ssl.create_default_context()
-    if mailbox.security == ImapSecurity.SSL:
-        conn = imaplib.IMAP4_SSL(mailbox.host, mailbox.port, ssl_context=context, timeout=timeout)
-    else:
-        conn = imaplib.IMAP4(mailbox.host, mailbox.port, timeout=timeout)
+class _CheckedIMAP4(imaplib.IMAP4):
+    """IMAP over a connection to an address kontor.mail.servers checked (not to what
+    the host name resolves to when imaplib looks it up again)."""
+
+    def __init__(self, host: str, port: int, *, addresses: list[str], timeout: float):
+        self._addresses = addresses
+        super().__init__(host, port, timeout=timeout)
+
+    def _create_socket(self, timeout):
+        return servers.connect_checked(self._addresses, self.port, timeout)
+
+
+class _CheckedIMAP4SSL(imaplib.IMAP4_SSL):
+    """IMAP over TLS to a checked address; the certificate is checked for the host name."""
+
+    def __init__(self, host: str, port: int, *, addresses: list[str], ssl_context, timeout):
+        self._addresses = addresses
+        super().__init__(host, port, ssl_context=ssl_context, timeout=timeout)
+
+    def _create_socket(self, timeout):
+        sock = servers.connect_checked(self._addresses, self.port, timeout)
+        return self.ssl_context.wrap_socket(sock, server_hostname=self.host)
+
+
+def _open(mailbox: Mailbox, context: ssl.SSLContext, timeout: int) -> imaplib.IMAP4:
+    """A connection greeted by the server (TLS set up), not yet logged in."""
+    if not servers.mailbox_permitted(mailbox):
+        raise MailboxError(
+            _("The server %(host)s is not among the IMAP servers allowed for personal mailboxes.")
+            % {"host": mailbox.host}
+        )
+    try:
+        if not servers.PORT_MIN <= mailbox.port <= servers.PORT_MAX:
+            raise ValueError(f"port {mailbox.port} out of range")
+        addresses = servers.resolve(mailbox.host, mailbox.port)
+        if mailbox.security == ImapSecurity.SSL:
+            return _CheckedIMAP4SSL(
+                mailbox.host,
+                mailbox.port,
+                addresses=addresses,
+                ssl_context=context,
+                timeout=timeout,
+            )
+        return _CheckedIMAP4(mailbox.host, mailbox.port, addresses=addresses, timeout=timeout)
+    except (OSError, imaplib.IMAP4.error, ValueError) as exc:
+        # ValueError: a host name the resolver will not take (too long, a NUL …).
+        logger.warning("Mailbox %s: %s:%s unreachable: %r", mailbox.pk, mailbox.host,
+                       mailbox.port, exc)  # fmt: skip
+        raise MailboxError(unreachable(mailbox)) from exc
+
+
+def _login(conn: imaplib.IMAP4, mailbox: Mailbox, context: ssl.SSLContext) -> None:
     try:
         if mailbox.security == ImapSecurity.STARTTLS:
-            try:
-                conn.starttls(ssl_context=context)
-            except imaplib.IMAP4.error as exc:
-                raise MailboxError(
-                    _("The server %(host)s does not offer STARTTLS.") % {"host": mailbox.host}
-                ) from exc
-        try:
-            conn.login(mailbox.username, mailbox.password)
-        except imaplib.IMAP4.abort:
-            raise
-        except imaplib.IMAP4.error as exc:
-            raise MailboxError(
-                _("The server %(host)s rejected the login of %(user)s.")
-                % {"host": mailbox.host, "user": mailbox.username}
-            ) from exc
+            conn.starttls(ssl_context=context)
+    except (imaplib.IMAP4.error, OSError) as exc:  # no STARTTLS, or TLS failed
+        logger.warning("Mailbox %s: STARTTLS failed: %r", mailbox.pk, exc)
+        raise MailboxError(unreachable(mailbox)) from exc
+    try:
+        conn.login(mailbox.username, mailbox.password)
+    except (imaplib.IMAP4.abort, OSError) as exc:  # the connection broke off
+        logger.warning("Mailbox %s: login aborted: %r", mailbox.pk, exc)
+        raise MailboxError(unreachable(mailbox)) from exc
+    except imaplib.IMAP4.error as exc:
+        raise MailboxError(
+            _("The server %(host)s rejected the login of %(user)s.")
+            % {"host": mailbox.host, "user": mailbox.username}
+        ) from exc
+
+
+@contextmanager
+def connect(mailbox: Mailbox, *, timeout: int = TIMEOUT_SECONDS) -> Iterator[imaplib.IMAP4]:
+    """A logged-in connection (SSL, STARTTLS or plain, as configured) to a server
+    kontor.mail.servers allows. Raises MailboxError "could not be reached" or
+    "rejected the login" — nothing in between."""
+    context = ssl.create_default_context()
+    conn = _open(mailbox, context, timeout)
+    try:
+        _login(conn, mailbox, context)
         yield conn
     finally:
         with suppress(imaplib.IMAP4.error, OSError):
@@ -152,7 +196,8 @@ def test_connection(mailbox: Mailbox, *, timeout: int = 15) -> int:
     except MailboxError:
         raise
     except (OSError, imaplib.IMAP4.error) as exc:
-        raise MailboxError(_describe(exc, mailbox, timeout)) from exc
+        logger.warning("Mailbox %s: %r", mailbox.pk, exc)
+        raise MailboxError(_describe(exc, mailbox)) from exc
 
 
 _UID = re.compile(rb"UID (\d+)")
@@ -163,7 +208,8 @@ def _new_uids(conn: imaplib.IMAP4, after: int) -> list[int]:
     # "n:*" always includes the highest UID, even when it is below n: filter here.
     typ, data = conn.uid("SEARCH", None, f"UID {after + 1}:*")
     if typ != "OK":
-        raise MailboxError(_("The server did not list the messages: %(error)s") % {"error": data})
+        logger.warning("Mailbox: SEARCH answered %r", data)
+        raise MailboxError(_("The server did not list the messages."))
     return sorted({int(x) for x in (data[0] or b"").split() if int(x) > after})
 
 
@@ -183,7 +229,8 @@ def _sizes(conn: imaplib.IMAP4, uids: list[int]) -> dict[int, int]:
 def _bodies(conn: imaplib.IMAP4, uids: list[int], part: str) -> dict[int, bytes]:
     typ, data = conn.uid("FETCH", ",".join(map(str, uids)), f"(UID BODY.PEEK[{part}])")
     if typ != "OK":
-        raise MailboxError(_("The server did not send the messages: %(error)s") % {"error": data})
+        logger.warning("Mailbox: FETCH answered %r", data)
+        raise MailboxError(_("The server did not send the messages."))
     bodies = {}
     items = list(data or [])
     for index, item in enumerate(items):
@@ -239,10 +286,11 @@ def poll_mailbox(mailbox: Mailbox, *, timeout: int = TIMEOUT_SECONDS) -> PollRes
         with connect(mailbox, timeout=timeout) as conn:
             result.fetched = _fetch_and_file(conn, mailbox)
     except (MailboxError, OSError, imaplib.IMAP4.error) as exc:
-        result.error = _describe(exc, mailbox, timeout)
-    except Exception as exc:  # a bug or a database error: retry later, say what it was
+        logger.info("Mailbox %s: %r", mailbox.pk, exc)
+        result.error = _describe(exc, mailbox)
+    except Exception as exc:  # a bug or a database error: retry later, details in the log
         logger.exception("Polling mailbox %s failed", mailbox.pk)
-        result.error = _describe(exc, mailbox, timeout)
+        result.error = _describe(exc, mailbox)
     if result.ok:
         Mailbox.objects.filter(pk=mailbox.pk).update(
             last_polled_at=now, last_error="", failures=0, next_poll_at=None

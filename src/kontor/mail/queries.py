@@ -9,7 +9,8 @@ Rules:
   mailbox its owner only (mail.manage when the owner is gone) — a personal
   mailbox's unmatched mail is nobody else's business;
 - mailboxes are configured by mail.manage (team mailboxes) and by their owner
-  (personal mailboxes, with activities.edit).
+  (personal mailboxes, with activities.edit, on the servers the administrator allows:
+  kontor.mail.servers).
 """
 
 from django.core.exceptions import ValidationError
@@ -19,6 +20,7 @@ from django.http import Http404
 from kontor.activities.models import Activity
 from kontor.core.access import team_ids, user_can
 from kontor.core.permissions import Capability
+from kontor.mail import servers
 from kontor.mail.models import Mailbox, MailboxKind, MailDirection, MailMessage, MailStatus
 
 RECENT_LIMIT = 20
@@ -115,6 +117,14 @@ def can_manage_mailboxes(user) -> bool:
     return _active(user) and (
         user_can(user, Capability.MAIL_MANAGE) or user_can(user, Capability.ACTIVITIES_EDIT)
     )
+
+
+def can_add_mailbox(user) -> bool:
+    """Mail managers add mailboxes on any server; other users with activities.edit a
+    personal one, if the administrator allows them a server (kontor.mail.servers)."""
+    if not can_manage_mailboxes(user):
+        return False
+    return servers.may_use_any_host(user) or bool(servers.allowed_hosts())
 
 
 def mailbox_get(*, user, pk) -> Mailbox:

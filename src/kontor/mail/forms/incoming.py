@@ -4,6 +4,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from kontor.core.models import Team
+from kontor.mail import servers
 from kontor.mail.models import ImapSecurity, Mailbox, MailboxKind
 
 
@@ -16,6 +17,10 @@ class MailboxForm(forms.ModelForm):
         required=False,
         strip=False,
         widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
+    )
+
+    port = forms.IntegerField(
+        label=_("port"), min_value=servers.PORT_MIN, max_value=servers.PORT_MAX, initial=993
     )
 
     class Meta:
@@ -58,6 +63,12 @@ class MailboxForm(forms.ModelForm):
         if not editing:
             self.fields["password"].required = True
         self.fields["port"].help_text = _("993 for SSL/TLS, 143 for STARTTLS.")
+        if not may_manage_team and servers.allowed_hosts():
+            # Only the servers the administrator allows (kontor.mail.servers); the
+            # service checks again.
+            self.fields["host"].help_text = _("Allowed servers: %(hosts)s") % {
+                "hosts": ", ".join(servers.allowed_hosts())
+            }
 
     def values(self) -> dict:
         """The cleaned values for the services, without kind and password."""

@@ -2,6 +2,8 @@
 
 Who may (kontor.mail.queries holds the read side of the same rules):
 - team mailboxes: mail.manage; personal mailboxes: their owner (activities.edit);
+  the server: any for mail.manage, otherwise one in MAIL_IMAP_ALLOWED_HOSTS, and never
+  a private address unless MAIL_IMAP_ALLOW_PRIVATE (kontor.mail.servers);
 - filing or ignoring a waiting message: whoever reviews its mailbox; filing needs
   activities.edit and a person the user may see, ignoring activities.edit or
   mail.manage;
@@ -21,7 +23,7 @@ from kontor.core.access import user_can
 from kontor.core.models import AuditAction
 from kontor.core.permissions import Capability
 from kontor.customers.models import Person
-from kontor.mail import inbound, queries
+from kontor.mail import inbound, queries, servers
 from kontor.mail.models import Mailbox, MailboxKind, MailMessage, MailStatus
 
 MAILBOX_FIELDS = (
@@ -52,11 +54,28 @@ def _require_may_manage(actor, kind: str) -> None:
         _require(queries.can_manage_mailboxes(actor))
 
 
-def _validate(mailbox: Mailbox) -> None:
+def host_error(actor, host: str) -> str | None:
+    """Why ``actor`` may not point a mailbox at ``host`` (kontor.mail.servers), or None."""
+    if servers.literal_refused(host):
+        return _("Kontor does not connect to local or private network addresses.")
+    if servers.may_use_host(actor, host):
+        return None
+    allowed = servers.allowed_hosts()
+    if not allowed:
+        return _("Only an administrator may set up mailboxes.")
+    return _("Choose one of the IMAP servers your administrator allows: %(hosts)s.") % {
+        "hosts": ", ".join(allowed)
+    }
+
+
+def _validate(mailbox: Mailbox, *, actor) -> None:
     if mailbox.kind not in MailboxKind.values:
         raise ValidationError({"kind": [_("Choose a valid kind.")]})
-    if not 1 <= (mailbox.port or 0) <= 65535:
+    if not servers.PORT_MIN <= (mailbox.port or 0) <= servers.PORT_MAX:
         raise ValidationError({"port": [_("Enter a port between 1 and 65535.")]})
+    refused = host_error(actor, mailbox.host)
+    if refused:
+        raise ValidationError({"host": [refused]})
     if not mailbox.password:
         raise ValidationError({"password": [_("This field is required.")]})
     mailbox.full_clean()
@@ -73,7 +92,7 @@ def mailbox_create(*, actor, kind: str, password: str, via: str = "ui", **values
     if kind == MailboxKind.PERSONAL:
         mailbox.owner = actor
         mailbox.team = None
-    _validate(mailbox)
+    _validate(mailbox, actor=actor)
     mailbox.save()
     audit.record(actor=actor, action=AuditAction.CREATE, instance=mailbox, via=via)
     return mailbox
@@ -106,7 +125,7 @@ def mailbox_update(
         current.last_uid = 0
     current.failures = 0
     current.next_poll_at = None
-    _validate(current)
+    _validate(current, actor=actor)
     current.save()
     audit.record(actor=actor, action=AuditAction.UPDATE, instance=current, before=before, via=via)
     return current

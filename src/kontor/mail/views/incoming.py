@@ -186,6 +186,7 @@ def mailbox_list(request: HttpRequest) -> HttpResponse:
         {
             "mailboxes": list(queries.mailboxes_managed_by(request.user)),
             "may_manage_team": user_can(request.user, Capability.MAIL_MANAGE),
+            "may_add": queries.can_add_mailbox(request.user),
         },
     )
 
@@ -194,6 +195,9 @@ def mailbox_list(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def mailbox_create(request: HttpRequest) -> HttpResponse:
     _require_manage(request)
+    if not queries.can_add_mailbox(request.user):
+        messages.error(request, _("Only an administrator may set up mailboxes."))
+        return redirect("mail:mailbox_list")
     may_manage_team = user_can(request.user, Capability.MAIL_MANAGE)
     form = MailboxForm(request.POST or None, may_manage_team=may_manage_team)
     if request.method == "POST" and form.is_valid():
