@@ -173,10 +173,24 @@ def test_a_job_with_a_live_heartbeat_is_left_alone(owner):
     assert scan.status == "running"
 
 
-def test_tick_runs_the_sweep(settings):
+def test_kontor_tick_runs_the_sweep(settings):
+    from io import StringIO
+
+    from django.core.management import call_command
+
     assert ("kontor.core.tasks.sweep_stale_jobs", settings.JOB_SWEEP_SECONDS) in (
         settings.PERIODIC_TASKS
     )
+    settings.PERIODIC_TASKS = [("kontor.core.tasks.sweep_stale_jobs", 60)]
+    settings.JOB_MAX_ATTEMPTS = 1
+    scan = DuplicateScan.objects.create(
+        kind="person", status=JobStatus.RUNNING, attempts=1, lease=1, heartbeat_at=None
+    )
+    out = StringIO()
+    call_command("tick", "--run", stdout=out)
+    assert "sweep_stale_jobs: {'resumed': 0, 'failed': 1}" in out.getvalue()
+    scan.refresh_from_db()
+    assert scan.status == "failed"
 
 
 # --- Starting a scan while one is stuck ----------------------------------------------------
