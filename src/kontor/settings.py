@@ -313,11 +313,17 @@ MAIL_IMAP_ALLOW_PRIVATE = envbool("MAIL_IMAP_ALLOW_PRIVATE", False)
 PROCESS_DEADLINE_SECONDS = int(os.environ.get("PROCESS_DEADLINE_SECONDS", "900"))
 PROCESS_ESCALATE_AFTER_DAYS = int(os.environ.get("PROCESS_ESCALATE_AFTER_DAYS", "1"))
 PROCESS_INACTIVITY_SECONDS = int(os.environ.get("PROCESS_INACTIVITY_SECONDS", "86400"))
+# A running background job whose heartbeat (one per committed chunk) is older than
+# this lost its worker: it is queued again to resume, or failed after this many runs.
+JOB_STALE_SECONDS = envint("JOB_STALE_SECONDS", 120)
+JOB_MAX_ATTEMPTS = envint("JOB_MAX_ATTEMPTS", 3)
+JOB_SWEEP_SECONDS = envint("JOB_SWEEP_SECONDS", 60)
 PERIODIC_TASKS = [
     ("kontor.activities.tasks.send_reminders", REMINDER_SECONDS),
     ("kontor.mail.tasks.poll_mailboxes", MAIL_POLL_SECONDS),
     ("kontor.processes.tasks.check_deadlines", PROCESS_DEADLINE_SECONDS),
     ("kontor.processes.tasks.check_inactive_customers", PROCESS_INACTIVITY_SECONDS),
+    ("kontor.core.tasks.sweep_stale_jobs", JOB_SWEEP_SECONDS),
 ]
 # Process deadlines count business days without German public holidays; a state code
 # ("BY", "NW" …) adds that state's holidays.

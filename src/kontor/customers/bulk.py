@@ -10,7 +10,7 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 
-from kontor.core import audit, search
+from kontor.core import audit, jobs, search
 from kontor.core.access import user_can
 from kontor.core.models import AuditAction, BulkJob, Team, User
 from kontor.core.permissions import Capability
@@ -115,31 +115,43 @@ def bulk_job_start(*, entity: str, actor, action: str, value: str, params: dict,
 
 
 def bulk_job_run(*, job: BulkJob, records: QuerySet) -> None:
-    """Work through a queued job in chunks, one transaction per chunk, updating the
-    progress row after each. Idempotent: a record already changed is skipped, so a
-    retried job finishes what is left."""
-    from kontor.core.models import JobStatus
-
+    """Work through a queued job in chunks of records by id, each chunk in one
+    transaction with the job's progress (core.jobs): a job whose worker died resumes
+    after its last committed chunk, a cancelled one stops before the next. Idempotent:
+    a record already changed is skipped, so a retried job finishes what is left."""
     actor = job.actor
-    if not user_can(actor, Capability.CUSTOMERS_EDIT):
-        job.status, job.error = JobStatus.FAILED, _("Your role does not allow this.")
-        job.save(update_fields=["status", "error", "updated_at"])
-        return
-    target = bulk_target(action=job.action, value=job.params.get("value", ""))
-    ids = list(
-        records.model.objects.visible_to(actor)
-        .filter(pk__in=records.values("pk"))
-        .order_by("pk")
-        .values_list("pk", flat=True)
-    )
-    job.status, job.total, job.done = JobStatus.RUNNING, len(ids), 0
-    job.save(update_fields=["status", "total", "done", "updated_at"])
-    for start in range(0, len(ids), CHUNK):
-        chunk = records.model.objects.filter(pk__in=ids[start : start + CHUNK])
-        job.changed += records_bulk_change(
-            records=chunk, actor=actor, action=job.action, target=target, via="bulk"
+    remaining: list[int] = []
+    target = []
+
+    def begin(running: BulkJob) -> None:
+        if not user_can(actor, Capability.CUSTOMERS_EDIT):
+            raise jobs.JobFailed(_("Your role does not allow this."))
+        try:  # the user, team or tag may have gone since the job was queued
+            target[:] = [bulk_target(action=running.action, value=running.params.get("value", ""))]
+        except ValidationError as exc:
+            raise jobs.JobFailed(exc.messages[0]) from exc
+        # The selection is read again as the actor, after the last committed chunk: a
+        # filter the change itself affects ("owner is me") must not shift the rest.
+        remaining[:] = (
+            records.model.objects.visible_to(actor)
+            .filter(pk__in=records.values("pk"), pk__gt=running.cursor)
+            .order_by("pk")
+            .values_list("pk", flat=True)
         )
-        job.done = min(len(ids), start + CHUNK)
-        job.save(update_fields=["done", "changed", "updated_at"])
-    job.status = JobStatus.DONE
-    job.save(update_fields=["status", "updated_at"])
+        running.total = running.done + len(remaining)
+        BulkJob.objects.filter(pk=running.pk).update(total=running.total)
+
+    def chunk(running: BulkJob) -> jobs.Progress | None:
+        ids = [pk for pk in remaining if pk > running.cursor][:CHUNK]
+        if not ids:
+            return None
+        changed = records_bulk_change(
+            records=records.model.objects.filter(pk__in=ids),
+            actor=actor,
+            action=running.action,
+            target=target[0],
+            via="bulk",
+        )
+        return jobs.Progress(cursor=ids[-1], done=len(ids), counters={"changed": changed})
+
+    jobs.run(BulkJob, job.pk, begin=begin, chunk=chunk)

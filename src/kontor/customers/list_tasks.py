@@ -3,12 +3,13 @@
 from django.http import QueryDict
 from django_tasks import task
 
-from kontor.core.models import BulkJob, JobStatus
+from kontor.core.models import BulkJob
 from kontor.customers import bulk, listing
 
 
 @task()
-def bulk_change(*, job_id: int) -> None:
+def bulk_change(job_id: int) -> None:
+    """Run a bulk job (or resume it after its last committed chunk)."""
     job = BulkJob.objects.select_related("actor").filter(pk=job_id).first()
     if job is None or job.finished:
         return  # deleted, or already run: nothing to do twice
@@ -19,9 +20,4 @@ def bulk_change(*, job_id: int) -> None:
     else:
         query = QueryDict(params.get("query", ""))
         records = listing.parse(entity, job.actor, query).queryset()
-    try:
-        bulk.bulk_job_run(job=job, records=records)
-    except Exception as exc:
-        job.status, job.error = JobStatus.FAILED, str(exc)[:500]
-        job.save(update_fields=["status", "error", "updated_at"])
-        raise
+    bulk.bulk_job_run(job=job, records=records)

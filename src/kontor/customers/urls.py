@@ -25,6 +25,16 @@ urlpatterns = [
         name="duplicate_scan_progress",
     ),
     path(
+        "duplicates/scan/<int:pk>/cancel/",
+        duplicate_views.duplicate_scan_cancel,
+        name="duplicate_scan_cancel",
+    ),
+    path(
+        "duplicates/scan/<int:pk>/retry/",
+        duplicate_views.duplicate_scan_retry,
+        name="duplicate_scan_retry",
+    ),
+    path(
         "duplicates/check/persons/",
         duplicate_views.person_duplicate_check,
         name="person_duplicate_check",
@@ -52,6 +62,8 @@ urlpatterns = [
     path("lists/<str:entity_name>/views/", views.saved_view_save, name="saved_view_save"),
     path("lists/views/<int:pk>/delete/", views.saved_view_delete, name="saved_view_delete"),
     path("lists/jobs/<int:pk>/", views.bulk_job, name="bulk_job"),
+    path("lists/jobs/<int:pk>/cancel/", views.bulk_job_cancel, name="bulk_job_cancel"),
+    path("lists/jobs/<int:pk>/retry/", views.bulk_job_retry, name="bulk_job_retry"),
     path("persons/new/", views.person_edit, name="person_create"),
     path("persons/<uuid:uuid>/", views.person_detail, name="person_detail"),
     path("persons/<uuid:uuid>/edit/", views.person_edit, name="person_edit"),

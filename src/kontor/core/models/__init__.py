@@ -1,5 +1,6 @@
 from .audit import AuditAction, AuditEntry
 from .customfields import CustomField, CustomFieldType
+from .jobs import BackgroundJob
 from .lists import BulkJob, JobStatus, SavedView
 from .ratelimit import RateCounter
 from .records import OwnedRecord, VisibleQuerySet
@@ -11,6 +12,7 @@ __all__ = [
     "ApiToken",
     "AuditAction",
     "AuditEntry",
+    "BackgroundJob",
     "BulkJob",
     "CustomField",
     "CustomFieldType",

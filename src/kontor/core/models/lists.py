@@ -7,6 +7,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from .jobs import BackgroundJob, JobStatus
+
 
 def _empty() -> dict:
     return {}
@@ -50,26 +52,17 @@ class SavedView(models.Model):
         return self.name
 
 
-class JobStatus(models.TextChoices):
-    QUEUED = "queued", _("Queued")
-    RUNNING = "running", _("Running")
-    DONE = "done", _("Done")
-    FAILED = "failed", _("Failed")
+class BulkJob(BackgroundJob):
+    """A bulk change too large for one request, run as a background task in chunks;
+    the task updates ``done`` as it goes and the page polls it."""
 
-
-class BulkJob(models.Model):
-    """A bulk change too large for one request, run as a background task; the task
-    updates ``done`` as it goes and the page polls it."""
+    task_path = "kontor.customers.list_tasks.bulk_change"
 
     entity = models.CharField(max_length=32)
     action = models.CharField(max_length=32)
     params = models.JSONField(default=_empty, blank=True)
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
-    status = models.CharField(max_length=8, choices=JobStatus.choices, default=JobStatus.QUEUED)
-    total = models.PositiveIntegerField(default=0)
-    done = models.PositiveIntegerField(default=0)
     changed = models.PositiveIntegerField(default=0)
-    error = models.CharField(max_length=500, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -79,10 +72,5 @@ class BulkJob(models.Model):
     def __str__(self) -> str:
         return f"{self.entity} {self.action} {self.done}/{self.total}"
 
-    @property
-    def percent(self) -> int:
-        return 100 if not self.total else min(100, self.done * 100 // self.total)
 
-    @property
-    def finished(self) -> bool:
-        return self.status in (JobStatus.DONE, JobStatus.FAILED)
+__all__ = ["BulkJob", "JobStatus", "SavedView"]

@@ -3,6 +3,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from kontor.core.models import BackgroundJob, JobStatus
+
 
 class DuplicateKind(models.TextChoices):
     PERSON = "person", _("Persons")
@@ -54,29 +56,22 @@ class DuplicatePair(models.Model):
         return f"{self.kind} {self.a_id}/{self.b_id} ({self.score})"
 
 
-class ScanStatus(models.TextChoices):
-    QUEUED = "queued", _("queued")
-    RUNNING = "running", _("running")
-    DONE = "done", _("done")
-    FAILED = "failed", _("failed")
+# A scan is one of core's background jobs; the old name stays for readers.
+ScanStatus = JobStatus
 
 
-class DuplicateScan(models.Model):
-    """One run of the background duplicate scan; the task updates ``done``/``total`` as
-    it goes, and the review page polls them."""
+class DuplicateScan(BackgroundJob):
+    """One run of the background duplicate scan, in batches of records by id; the task
+    updates ``done``/``total`` as it goes, and the review page polls them."""
+
+    task_path = "kontor.customers.tasks.duplicate_scan"
 
     kind = models.CharField(_("kind"), max_length=16, choices=DuplicateKind.choices)
-    status = models.CharField(
-        _("status"), max_length=8, choices=ScanStatus.choices, default=ScanStatus.QUEUED
-    )
-    done = models.PositiveIntegerField(default=0)
-    total = models.PositiveIntegerField(default=0)
     pairs_found = models.PositiveIntegerField(default=0)
     started_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     created_at = models.DateTimeField(auto_now_add=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -85,14 +80,6 @@ class DuplicateScan(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.status} {self.done}/{self.total}"
-
-    @property
-    def percent(self) -> int:
-        return 100 if not self.total else min(100, self.done * 100 // self.total)
-
-    @property
-    def is_running(self) -> bool:
-        return self.status in (ScanStatus.QUEUED, ScanStatus.RUNNING)
 
 
 class MergeRecord(models.Model):

@@ -3,6 +3,8 @@
 from .lists import (
     bulk_action,
     bulk_job,
+    bulk_job_cancel,
+    bulk_job_retry,
     organization_list,
     person_list,
     saved_view_delete,
@@ -20,6 +22,8 @@ from .records import (
 __all__ = [
     "bulk_action",
     "bulk_job",
+    "bulk_job_cancel",
+    "bulk_job_retry",
     "organization_delete",
     "organization_detail",
     "organization_edit",

@@ -10,6 +10,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from kontor.core import jobs
 from kontor.core.access import user_can
 from kontor.core.permissions import Capability
 from kontor.customers import duplicates, merge, queries, services, tasks
@@ -157,7 +158,7 @@ def duplicate_scan_start(request: HttpRequest) -> HttpResponse:
     kind = _kind(request)
     scan = tasks.duplicate_scan_start(kind=kind, actor=request.user)
     if request.htmx:
-        return render(request, "customers/duplicates/duplicate_list.html#progress", {"scan": scan})
+        return _progress(request, scan)
     return redirect(f"{_list_url()}?kind={kind}")
 
 
@@ -166,12 +167,51 @@ def duplicate_scan_start(request: HttpRequest) -> HttpResponse:
 def duplicate_scan_progress(request: HttpRequest, pk: int) -> HttpResponse:
     _require(request, Capability.CUSTOMERS_VIEW)
     scan = get_object_or_404(DuplicateScan, pk=pk)
-    response = render(request, "customers/duplicates/duplicate_list.html#progress", {"scan": scan})
+    response = _progress(request, scan)
     if not scan.is_running:
         # The scan has just ended: reload the page once so the new pairs show. The
         # reloaded page does not poll a finished scan, so this cannot loop.
         response["HX-Refresh"] = "true"
     return response
+
+
+def _scan_for_edit(request: HttpRequest, pk: int) -> DuplicateScan:
+    _require(request, Capability.CUSTOMERS_VIEW)
+    scan = get_object_or_404(DuplicateScan, pk=pk)
+    _require(request, Capability.CUSTOMERS_EDIT)
+    return scan
+
+
+def _progress(request: HttpRequest, scan: DuplicateScan) -> HttpResponse:
+    return render(
+        request,
+        "customers/duplicates/duplicate_list.html#progress",
+        {"scan": scan, "can_edit": user_can(request.user, Capability.CUSTOMERS_EDIT)},
+    )
+
+
+def _scan_answer(request: HttpRequest, scan: DuplicateScan) -> HttpResponse:
+    if request.htmx:
+        return _progress(request, scan)
+    return redirect(f"{_list_url()}?kind={scan.kind}")
+
+
+@login_required
+@require_POST
+def duplicate_scan_cancel(request: HttpRequest, pk: int) -> HttpResponse:
+    """Stop a scan before its next batch; the pairs found so far stay."""
+    scan = _scan_for_edit(request, pk)
+    jobs.job_cancel(job=scan)
+    return _scan_answer(request, scan)
+
+
+@login_required
+@require_POST
+def duplicate_scan_retry(request: HttpRequest, pk: int) -> HttpResponse:
+    """Go on with a failed or cancelled scan after its last committed batch."""
+    scan = _scan_for_edit(request, pk)
+    jobs.job_retry(job=scan)
+    return _scan_answer(request, scan)
 
 
 # --- Merging -------------------------------------------------------------------------------

@@ -14,7 +14,7 @@ from django.utils.cache import patch_vary_headers
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from kontor.core import customfields, search
+from kontor.core import customfields, jobs, search
 from kontor.core.access import team_ids, user_can
 from kontor.core.api.pagination import paginate
 from kontor.core.models import BulkJob, SavedView, Team, User
@@ -355,7 +355,35 @@ def bulk_action(request: HttpRequest, entity_name: str) -> HttpResponse:
 @login_required
 def bulk_job(request: HttpRequest, pk: int) -> HttpResponse:
     job = get_object_or_404(BulkJob, pk=pk, actor=request.user)
+    return _bulk_job_page(request, job)
+
+
+def _bulk_job_page(request: HttpRequest, job: BulkJob) -> HttpResponse:
     template = "customers/bulk_job.html"
     if request.htmx:
         return render(request, f"{template}#progress", {"job": job})
     return render(request, template, {"job": job})
+
+
+def _own_job(request: HttpRequest, pk: int) -> BulkJob:
+    job = get_object_or_404(BulkJob, pk=pk, actor=request.user)
+    _require(request, Capability.CUSTOMERS_EDIT)
+    return job
+
+
+@login_required
+@require_POST
+def bulk_job_cancel(request: HttpRequest, pk: int) -> HttpResponse:
+    """Stop the actor's job before its next chunk; what is done stays done."""
+    job = _own_job(request, pk)
+    jobs.job_cancel(job=job)
+    return _bulk_job_page(request, job) if request.htmx else redirect("customers:bulk_job", pk=pk)
+
+
+@login_required
+@require_POST
+def bulk_job_retry(request: HttpRequest, pk: int) -> HttpResponse:
+    """Queue a failed or cancelled job again; it goes on after its last chunk."""
+    job = _own_job(request, pk)
+    jobs.job_retry(job=job)
+    return _bulk_job_page(request, job) if request.htmx else redirect("customers:bulk_job", pk=pk)

@@ -7,6 +7,8 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
+from kontor.core.supervisor import Supervisor
+
 
 class Command(BaseCommand):
     help = "Serve Kontor with gunicorn (static files included); optionally run the worker too."
@@ -24,10 +26,10 @@ class Command(BaseCommand):
     def handle(self, *args, bind, workers, threads, with_worker, **options):
         if not settings.DEBUG:
             call_command("collectstatic", interactive=False, verbosity=0)
-        children: list[subprocess.Popen] = []
         kontor = [sys.executable, "-m", "kontor.cli"]
-        if with_worker:
-            children.append(subprocess.Popen([*kontor, "worker"]))
+        worker = Supervisor([*kontor, "worker"]) if with_worker else None
+        if worker is not None:
+            worker.start()
         web = subprocess.Popen(
             [
                 sys.executable,
@@ -46,17 +48,17 @@ class Command(BaseCommand):
                 "10",
             ]
         )
-        children.append(web)
 
         def stop(signum, frame):
-            for child in children:
-                if child.poll() is None:
-                    child.send_signal(signal.SIGTERM)
+            # Only signal here; the waiting happens below, outside the handler.
+            if worker is not None:
+                worker.request_stop()
+            if web.poll() is None:
+                web.send_signal(signal.SIGTERM)
 
         signal.signal(signal.SIGINT, stop)
         signal.signal(signal.SIGTERM, stop)
         code = web.wait()
-        stop(None, None)
-        for child in children:
-            child.wait()
+        if worker is not None:
+            worker.stop()  # SIGTERM: the worker finishes its chunk; reaped here
         sys.exit(code)
