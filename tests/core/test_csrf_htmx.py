@@ -3,6 +3,7 @@ every element on the page — an injected one too — inherited it; a static scr
 (kontor/csrf.js) adds it per request, only for Kontor's own elements."""
 
 import re
+from pathlib import Path
 
 import pytest
 from django.contrib.staticfiles import finders
@@ -35,7 +36,7 @@ def test_the_script_is_served_and_adds_the_header_only_for_trusted_elements(clie
     assert response.status_code == 200
     assert "javascript" in response["Content-Type"]
     source = b"".join(response.streaming_content).decode()
-    assert source == open(finders.find(SCRIPT), encoding="utf-8").read()
+    assert source == Path(finders.find(SCRIPT)).read_text(encoding="utf-8")
     assert "htmx:configRequest" in source
     assert "[hx-disable]" in source
     assert "X-CSRFToken" in source
