@@ -54,8 +54,15 @@ def test_the_hostile_name_deletes_nobody_and_the_preview_still_works(
 
 def test_a_request_from_inside_hx_disable_carries_no_token(page, problems, login, owner):
     person = owned_by(PersonFactory, owner, first_name="Eva", last_name="Berg", email="e@x.de")
+    template = EmailTemplate.objects.create(
+        name="Hallo", subject="Hallo {{ person.first_name }}", body="Text"
+    )
     login(page, owner)
     page.goto(f"/mail/compose/?person={person.uuid}")
+    # Choosing a template still fills the fields (an htmx GET into the hx-disable region).
+    page.select_option("#id_template", str(template.uuid))
+    expect(page.locator("#id_subject")).to_have_value("Hallo Eva")
+    expect(page.locator(".compose-preview-subject")).to_have_text("Hallo Eva")
     with page.expect_response(re.compile(r"/mail/compose/preview/")) as outside:
         page.evaluate(
             """() => htmx.ajax('POST', '/mail/compose/preview/',
