@@ -48,7 +48,7 @@ def wrong_code(device: TOTPDevice) -> str:
 def without_csrf(response) -> str:
     # The masked CSRF token differs on every page.
     html = response.content.decode()
-    html = re.sub(r'"X-CSRFToken": "[^"]+"', "", html)
+    html = re.sub(r'<meta name="csrf-token" content="[^"]+">', "", html)
     return re.sub(r'name="csrfmiddlewaretoken" value="[^"]+"', "", html)
 
 

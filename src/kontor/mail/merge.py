@@ -5,6 +5,10 @@ Subject and text are rendered by a Django template engine of their own, locked d
 no loaders (no ``{% include %}``/``{% extends %}``), no tags at all (``{% load %}``,
 ``{% if %}``, ``{% url %}`` … are refused before anything is compiled), a short list of
 harmless filters (default, upper, date …), autoescape off (plain-text mail). The
+output is plain text: a ``str``, never Django's SafeString, so every page that shows
+it escapes it (a last name ``<b hx-post=…>`` stays text in the compose preview, the
+pre-filled fields and the sent mail). There are no HTML templates: an HTML part
+would have to be built from this text, escaped, or cleaned by nh3. The
 context is plain dicts and strings built here, never model instances, so nothing a
 template writes can call a method or reach the database. Every ``{{ … }}`` is checked
 against the fields the actor may use; an unknown one is a ValidationError naming it
@@ -419,10 +423,17 @@ def _compile(source: str, *, field: str, context: dict[str, Any]):
     return template
 
 
+def _plain(text: str) -> str:
+    """``text`` as an exact ``str`` (str.__str__ copies a subclass such as SafeString)."""
+    return str.__str__(text)
+
+
 def _render_one(source: str, *, field: str, context: dict[str, Any], language: str) -> str:
     template = _compile(source, field=field, context=context)
     with translation.override(language):
-        text = template.render(Context(context, autoescape=False))
+        # Template.render marks its output safe (a SafeString), which would let the
+        # merged values through every page unescaped: drop the mark, it is text.
+        text = _plain(template.render(Context(context, autoescape=False)))
     if "\x00KONTOR-INVALID:" in text:
         # Only a list index past the end gets here (every other path was checked): empty.
         for lookups in _LIST_FIELDS:

@@ -20,6 +20,7 @@ from kontor.core.search import search
 from kontor.customers.models import Person
 from kontor.mail import imap, queries, tasks
 from kontor.mail.forms.incoming import FileToForm, MailboxForm, PersonSearchForm
+from kontor.mail.inbound import sanitize_html
 from kontor.mail.models import MailboxKind, MailStatus
 from kontor.mail.services import incoming
 
@@ -78,6 +79,10 @@ def _message_context(request: HttpRequest, message) -> dict:
     waiting = message.activity_id is None and message.status == MailStatus.REVIEW
     return {
         "message": message,
+        # Cleaned on arrival already; cleaned again here so that no row stored by an
+        # older version or written around the importer reaches the page unsanitised
+        # (the template shows it with |safe).
+        "html_body": sanitize_html(message.html_body) if message.html_body else "",
         "activity": activity,
         "activity_url": _url_or_none("activities:activity_detail", activity.uuid)
         if activity
