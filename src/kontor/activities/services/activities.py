@@ -56,13 +56,25 @@ def primary_organization(actor, person: Person | None) -> Organization | None:
     organization's timeline shows it): the person's primary one — unless ``actor``
     may not see it. A record is visible only to who sees every customer it names
     (ActivityQuerySet.visible_to), so linking an organization of another team would
-    hide the record from its own author; and that team may not see the person anyway."""
+    hide the record from its own author; and that team may not see the person anyway.
+    Kontor itself (``actor`` None: a process's history note, a filed e-mail) links it
+    only where the organization is kept by the person's team (or, without a team, the
+    same owner): linked to another team's organization, what Kontor logs on the
+    person would be hidden from everyone who works with the person."""
     if person is None or person.organization_id is None:
         return None
     organization = person.organization
-    if actor is not None and not sees(actor, organization):
-        return None
-    return organization
+    if actor is None:
+        return organization if _same_keepers(person, organization) else None
+    return organization if sees(actor, organization) else None
+
+
+def _same_keepers(person: Person, organization: Organization) -> bool:
+    """Whether the role rule shows ``organization`` to those who see ``person`` by
+    team (or, for records without a team, by owner) — from the loaded rows."""
+    if person.team_id is not None or organization.team_id is not None:
+        return person.team_id == organization.team_id
+    return person.owner_id == organization.owner_id
 
 
 def clean_text(value: str, *, field: str, required: bool, max_length: int) -> str:
