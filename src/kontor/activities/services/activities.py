@@ -115,8 +115,8 @@ def activity_create(
     files: Any = (),
 ) -> Activity:
     """Log a contact with a customer. An activity on a person at an organization is
-    linked to that organization too (its primary one, unless given), so it shows in
-    the organization's timeline. ``files`` (uploaded files) become its attachments:
+    linked to that organization too (its primary one, unless given; see
+    primary_organization for when not), so it shows in the organization's timeline. ``files`` (uploaded files) become its attachments:
     all of them or, if one is refused, none and no activity either."""
     from kontor.activities.services.attachments import stored_files_removed_on_error
 
