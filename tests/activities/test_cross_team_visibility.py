@@ -357,3 +357,57 @@ def test_a_person_one_may_not_see_is_not_named_among_the_participants(
     # Replacing the participants one sees keeps those one does not.
     services.activity_update(actor=owner, activity=activity, data={"external_participants": []})
     assert list(activity.external_participants.all()) == [sued_person]
+
+
+def test_an_attendee_one_may_not_see_is_not_named_by_the_api_and_kept_on_a_change(
+    client, owner, admin, nord_org, sued_person
+):
+    from kontor.activities.services import appointments as appointment_services
+
+    nord_contact = owned_by(PersonFactory, owner, last_name="Nordmann", organization=nord_org)
+    appointment = AppointmentFactory(
+        owner=owner, team=owner.primary_team, organization=nord_org, title="Runde"
+    )
+    appointment.external_attendees.set([nord_contact, sued_person])
+    url = f"/api/v1/appointments/{appointment.uuid}"
+    body = client.get(url, **reader(owner)).json()
+    assert body["external_attendees"] == [str(nord_contact.uuid)]
+    (item,) = client.get("/api/v1/appointments", **reader(owner)).json()["items"]
+    assert item["external_attendees"] == [str(nord_contact.uuid)]
+    admin_view = client.get(url, **reader(admin)).json()["external_attendees"]
+    assert sorted(admin_view) == sorted([str(nord_contact.uuid), str(sued_person.uuid)])
+    # Replacing the attendees one sees keeps those one does not, in the API ...
+    patched = client.patch(
+        url,
+        data=json.dumps({"external_attendees": [], "version": body["version"]}),
+        content_type="application/json",
+        **writer(owner),
+    )
+    assert patched.status_code == 200, patched.content
+    assert patched.json()["external_attendees"] == []
+    assert list(appointment.external_attendees.all()) == [sued_person]
+    # ... and on the edit page.
+    appointment.refresh_from_db()
+    appointment_services.appointment_update(
+        actor=owner, appointment=appointment, data={"external_attendees": [nord_contact]}
+    )
+    assert set(appointment.external_attendees.all()) == {nord_contact, sued_person}
+    # The visit report names them all the same (to who may see them).
+    report = appointment_services.appointment_report(
+        actor=owner, appointment=appointment, text="Gut gelaufen"
+    )
+    assert set(report.external_participants.all()) == {nord_contact, sued_person}
+    page = login(client, owner).get(report.get_absolute_url()).content.decode()
+    assert "Nordmann" in page and "Südlich" not in page
+
+
+def test_the_appointment_form_does_not_name_the_persons_hidden_organization(
+    client, owner, nord_person
+):
+    page = login(client, owner).get(
+        reverse("activities:appointment_create"), {"person": str(nord_person.uuid)}
+    )
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert "Nordlicht" in html
+    assert HIDDEN_ORG_NAME not in html

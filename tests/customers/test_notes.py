@@ -6,11 +6,12 @@ import json
 from html.parser import HTMLParser
 
 import pytest
+from django.db import IntegrityError, transaction
 from django.urls import reverse
 
 from kontor.core.models import AuditAction, AuditEntry
 from kontor.customers import notes
-from kontor.customers.models import Note
+from kontor.customers.models import Equipment, Note
 from kontor.customers.models.notes import NOTE_MAX_LENGTH
 from tests.conftest import role
 from tests.core.factories import UserFactory
@@ -381,3 +382,18 @@ def test_api_read_only_token_cannot_add(client, owner, person):
     )
     assert response.status_code == 403
     assert state() == ([], 0)
+
+
+@pytest.mark.parametrize("model", ["note", "equipment"])
+def test_a_note_or_equipment_names_exactly_one_customer(owner, outsider, model):
+    """Why a note's or an equipment's rule is its customer's: the database refuses one
+    naming two, so "visible to who may see every customer it names" (activities,
+    appointments, tasks, process instances) and "visible to who may see its customer"
+    are the same rule here."""
+    person = owned_by(PersonFactory, outsider)
+    organization = owned_by(OrganizationFactory, owner)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        if model == "note":
+            Note.objects.create(person=person, organization=organization, text="Beide")
+        else:
+            Equipment.objects.create(person=person, organization=organization, product="Beide")

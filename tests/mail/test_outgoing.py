@@ -443,3 +443,31 @@ def test_an_outsider_cannot_see_a_sent_message(
     client.force_login(outsider)
     assert client.get(reverse("mail:outgoing_detail", args=[message.uuid])).status_code == 404
     assert client.post(reverse("mail:outgoing_retry", args=[message.uuid])).status_code == 404
+
+
+def test_a_sent_message_goes_with_its_person_to_another_team(
+    client, owner, outsider, mueller, django_capture_on_commit_callbacks
+):
+    """The sender sees a sent message as its history entry: only while they may see
+    every customer it names (ActivityQuerySet.visible_to). Once the person belongs to
+    another team, the message is that team's — not on the sender's sent list, not
+    its page, not the API; a message whose history entry was deleted stays theirs."""
+    from tests.core.test_api import reader
+
+    moved = send(owner, mueller, django_capture_on_commit_callbacks, subject="Vor dem Wechsel")
+    orphan = send(owner, mueller, django_capture_on_commit_callbacks, subject="Ohne Eintrag")
+    orphan.activity.delete()
+    Organization.objects.filter(pk=mueller.organization_id).update(
+        owner=outsider, team=outsider.primary_team
+    )
+    type(mueller).objects.filter(pk=mueller.pk).update(owner=outsider, team=outsider.primary_team)
+    client.force_login(owner)
+    page = client.get(reverse("mail:outgoing_list")).content.decode()
+    assert "Vor dem Wechsel" not in page
+    assert "Ohne Eintrag" in page
+    assert client.get(reverse("mail:outgoing_detail", args=[moved.uuid])).status_code == 404
+    assert client.post(reverse("mail:outgoing_retry", args=[moved.uuid])).status_code == 404
+    assert client.get(f"/api/v1/emails/{moved.uuid}", **reader(owner)).status_code == 404
+    assert client.get(f"/api/v1/emails/{orphan.uuid}", **reader(owner)).status_code == 200
+    client.force_login(outsider)
+    assert client.get(reverse("mail:outgoing_detail", args=[moved.uuid])).status_code == 200

@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 
 from kontor.activities.models import ActivityKind, Appointment
 from kontor.activities.services.appointments import REPORT_KINDS
+from kontor.core.access import sees
 from kontor.core.forms import add_service_errors
 from kontor.customers.models import Organization, Person
 
@@ -128,7 +129,9 @@ class AppointmentForm(forms.Form):
             Organization.objects.visible_to(user), data.get("organization")
         )
         if self.organization_obj is None and self.person_obj and self.person_obj.organization_id:
-            self.organization_obj = self.person_obj.organization
+            employer = self.person_obj.organization
+            # Another team's organization is neither named nor are its persons offered.
+            self.organization_obj = employer if sees(user, employer) else None
         shown = Person.objects.none()
         if self.person_obj is not None:
             shown = shown | persons.filter(pk=self.person_obj.pk)

@@ -4,7 +4,7 @@ section and the API. Every list starts from ``Appointment.objects.visible_to(use
 from datetime import datetime
 
 from django.contrib.auth import get_user_model
-from django.db.models import Q, QuerySet
+from django.db.models import Prefetch, Q, QuerySet
 from django.utils import timezone
 
 from kontor.activities.models import Appointment
@@ -15,12 +15,20 @@ RELATED = ("owner", "person", "organization", "report")
 
 
 def appointments_visible(*, user) -> QuerySet[Appointment]:
-    """What ``user`` may see, with what a list shows loaded in a fixed number of queries."""
+    """What ``user`` may see, with what a list shows loaded in a fixed number of
+    queries: of the external attendees only those ``user`` may see (attending does
+    not make a person one of the appointment's customers, so one of another team is
+    not named — as on the detail page; a change keeps them)."""
     return (
         Appointment.objects.visible_to(user)
         .select_related(*RELATED)
-        .prefetch_related("attendees", "external_attendees")
+        .prefetch_related("attendees", external_attendees_visible_to(user))
     )
+
+
+def external_attendees_visible_to(user) -> Prefetch:
+    """The external attendees to load with appointments: those ``user`` may see."""
+    return Prefetch("external_attendees", queryset=Person.objects.visible_to(user))
 
 
 def appointment_get(*, user, uuid) -> Appointment:

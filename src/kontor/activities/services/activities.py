@@ -56,13 +56,25 @@ def primary_organization(actor, person: Person | None) -> Organization | None:
     organization's timeline shows it): the person's primary one — unless ``actor``
     may not see it. A record is visible only to who sees every customer it names
     (ActivityQuerySet.visible_to), so linking an organization of another team would
-    hide the record from its own author; and that team may not see the person anyway."""
+    hide the record from its own author; and that team may not see the person anyway.
+    Kontor itself (``actor`` None: a process's history note, a filed e-mail) links it
+    only where the organization is kept by the person's team (or, without a team, the
+    same owner): linked to another team's organization, what Kontor logs on the
+    person would be hidden from everyone who works with the person."""
     if person is None or person.organization_id is None:
         return None
     organization = person.organization
-    if actor is not None and not sees(actor, organization):
-        return None
-    return organization
+    if actor is None:
+        return organization if _same_keepers(person, organization) else None
+    return organization if sees(actor, organization) else None
+
+
+def _same_keepers(person: Person, organization: Organization) -> bool:
+    """Whether the role rule shows ``organization`` to those who see ``person`` by
+    team (or, for records without a team, by owner) — from the loaded rows."""
+    if person.team_id is not None or organization.team_id is not None:
+        return person.team_id == organization.team_id
+    return person.owner_id == organization.owner_id
 
 
 def clean_text(value: str, *, field: str, required: bool, max_length: int) -> str:
@@ -103,8 +115,8 @@ def activity_create(
     files: Any = (),
 ) -> Activity:
     """Log a contact with a customer. An activity on a person at an organization is
-    linked to that organization too (its primary one, unless given), so it shows in
-    the organization's timeline. ``files`` (uploaded files) become its attachments:
+    linked to that organization too (its primary one, unless given; see
+    primary_organization for when not), so it shows in the organization's timeline. ``files`` (uploaded files) become its attachments:
     all of them or, if one is refused, none and no activity either."""
     from kontor.activities.services.attachments import stored_files_removed_on_error
 

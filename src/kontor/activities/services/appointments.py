@@ -49,6 +49,7 @@ from kontor.activities.services.activities import (
     require_visible,
 )
 from kontor.core import audit, hooks
+from kontor.core.access import sees
 from kontor.core.models import AuditAction
 from kontor.customers.models import Organization, Person
 from kontor.customers.services import EditConflict
@@ -382,10 +383,11 @@ def appointment_update(
         current.attendees.set(attendees)
     if "external_attendees" in data:
         persons = _visible_persons(actor, data["external_attendees"])
-        related["external_attendees"] = [
-            _m2m_names(current.external_attendees.all()),
-            _m2m_names(persons),
-        ]
+        attending = list(current.external_attendees.all())
+        # Those the actor may not see were not shown to them (detail page, API): they
+        # stay.
+        persons += [p for p in attending if actor is not None and not sees(actor, p)]
+        related["external_attendees"] = [_m2m_names(attending), _m2m_names(persons)]
         current.external_attendees.set(persons)
     if send_invitations:
         current.sequence += 1
@@ -482,6 +484,10 @@ def appointment_report(
     if kind not in REPORT_KINDS:
         raise ValidationError({"kind": [_("Choose a valid type.")]})
     internal = ([current.owner] if current.owner_id else []) + list(current.attendees.all())
+    external = list(current.external_attendees.all())
+    # activity_create takes only participants the actor may see (they are named to
+    # them); those of another team attended all the same and are added after.
+    hidden = [p for p in external if actor is not None and not sees(actor, p)]
     activity = activity_create(
         actor=actor,
         kind=kind,
@@ -493,9 +499,11 @@ def appointment_report(
         text=text,
         outcome=outcome,
         internal_participants=list(dict.fromkeys(internal)),
-        external_participants=list(current.external_attendees.all()),
+        external_participants=[p for p in external if p not in hidden],
         via=via,
     )
+    if hidden:
+        activity.external_participants.add(*hidden)
     before = audit.snapshot(current)
     current.report = activity
     current.status = AppointmentStatus.HELD

@@ -57,11 +57,14 @@ def new_message_id() -> str:
 
 
 def outgoing_visible_to(user) -> QuerySet[MailMessage]:
-    """Outgoing messages ``user`` sent, and those whose history entry they may see."""
+    """Outgoing messages whose history entry ``user`` may see (every customer it
+    names: ActivityQuerySet.visible_to) — for its sender too: sent to a person who
+    has since gone to another team, the message went with the person. A message whose
+    history entry was deleted is its sender's alone."""
     if user is None or not user.is_authenticated or not user.is_active:
         return MailMessage.objects.none()
     return MailMessage.objects.filter(direction=MailDirection.OUTGOING).filter(
-        Q(sender=user)
+        Q(activity__isnull=True, sender=user)
         | Q(Exists(Activity.objects.visible_to(user).filter(pk=OuterRef("activity_id"))))
     )
 
@@ -78,10 +81,9 @@ def outgoing_get(*, user, uuid) -> MailMessage:
 
 
 def sent_by(user) -> QuerySet[MailMessage]:
-    """The user's own sent messages, newest first (the /mail/sent/ list)."""
-    return MailMessage.objects.filter(direction=MailDirection.OUTGOING, sender=user).select_related(
-        "activity__person"
-    )
+    """The user's own sent messages, newest first (the /mail/sent/ list), as far as
+    they may see them (outgoing_visible_to)."""
+    return outgoing_visible_to(user).filter(sender=user).select_related("activity__person")
 
 
 def can_retry(user, message: MailMessage) -> bool:

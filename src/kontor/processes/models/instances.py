@@ -25,20 +25,27 @@ class StepRunStatus(models.TextChoices):
     LEFT = "left", _("Left (instance cancelled)")
 
 
+# The customers an instance names: all must be visible to see it (the constraint
+# process_instance_has_subject keeps at least one set).
+CUSTOMER_LINKS = ("person", "organization")
+
+
 class ProcessInstanceQuerySet(models.QuerySet):
     def visible_to(self, user) -> "ProcessInstanceQuerySet":
-        """Instances on customer records ``user`` may see: the rule of
-        ``Person``/``Organization.objects.visible_to`` checked on the joined customer
-        row (no EXISTS: PostgreSQL cannot turn an OR of two into a join and checks
-        them as hashed subplans over every visible customer)."""
+        """Instances ``user`` may see: every customer it names (its person and its
+        organization) visible to them — as an activity, an appointment or a task
+        (VisibleQuerySet.every_visible_through): an instance naming a person of
+        another team at one's own organization is hidden, and so is one naming
+        another team's organization beside one's own person. Checked on the joined
+        customer rows (no EXISTS: PostgreSQL would check them as hashed subplans over
+        every visible customer). Triggers and deadlines work as Kontor (no user) and
+        do not read through here."""
         from kontor.core.models.records import VisibleQuerySet
 
         if user is None or not user.is_authenticated or not user.is_active:
             return self.none()
-        on_person = VisibleQuerySet.role_condition_through(user, "person")
-        if on_person is None:
-            return self
-        return self.filter(on_person | VisibleQuerySet.role_condition_through(user, "organization"))
+        customers = VisibleQuerySet.every_visible_through(user, *CUSTOMER_LINKS)
+        return self if customers is None else self.filter(customers)
 
 
 class ProcessInstance(models.Model):

@@ -397,10 +397,14 @@ def instance_cancel(request: HttpRequest, uuid) -> HttpResponse:
 # --- The 360° section ------------------------------------------------------------------
 
 
-def instances_of(subject):
+def instances_of(subject, *, user):
+    """The instances on ``subject`` that ``user`` may see: on an organization's page
+    not those that also name a person of another team, on a person's page not those
+    that also name another team's organization (ProcessInstanceQuerySet.visible_to)."""
     field = "person" if isinstance(subject, Person) else "organization"
     return (
-        ProcessInstance.objects.filter(**{field: subject})
+        ProcessInstance.objects.visible_to(user)
+        .filter(**{field: subject})
         .select_related("version__process", "current_step")
         .annotate(
             running_first=Case(
@@ -415,7 +419,7 @@ def instances_of(subject):
 
 
 def _section(request: HttpRequest, subject, kind: str, form: StartForm | None = None):
-    rows = list(instances_of(subject))
+    rows = list(instances_of(subject, user=request.user))
     due = {
         run.instance_id: run.due_at
         for run in engine.StepRun.objects.filter(
