@@ -20,6 +20,7 @@ from kontor.core.api.auth import BearerToken, BrowserSession, RateLimited, Scope
 from kontor.core.api.errors import PROBLEM_CONTENT_TYPE, document_problems, problem
 from kontor.core.api.pagination import InvalidCursor
 from kontor.core.api.router import router as core_router
+from kontor.core.nul_guard import NUL_MESSAGE, field_name
 from kontor.customers.api import router as customers_router
 
 
@@ -27,6 +28,17 @@ class KontorAPI(NinjaAPI):
     def get_openapi_schema(self, *, path_prefix=None, path_params=None):
         schema = super().get_openapi_schema(path_prefix=path_prefix, path_params=path_params)
         return document_problems(schema)
+
+    def create_temporal_response(self, request: HttpRequest):
+        # ninja calls this after authentication and before it reads the input: the
+        # place to refuse the NUL that RefuseNulMiddleware found (a 422 like any
+        # invalid field, after 401, 403 and 429).
+        path = getattr(request, "nul_path", None)
+        if path is not None:
+            field = field_name(path)
+            loc = ("input", field) if field else ("input",)
+            raise ValidationError([{"loc": loc, "msg": str(NUL_MESSAGE), "type": "string_nul"}])
+        return super().create_temporal_response(request)
 
     @property
     def urls(self):
