@@ -168,5 +168,5 @@ def test_the_refusal_speaks_the_users_language(client, owner):
     assert "Die Anfrage enthält ein Nullzeichen (NUL)" in response.content.decode()
     response = client.get("/api/v1/tasks", {"assignee": "a\x00b"}, **reader(owner))
     assert response.json()["errors"] == [
-        {"field": "assignee", "message": "Nullzeichen sind nicht erlaubt."}
+        {"field": "assignee", "message": "Null-Zeichen sind nicht erlaubt."}
     ]
