@@ -163,6 +163,20 @@ def _model_validation(request: HttpRequest, exc: DjangoValidationError):
     return problem(request, 422, detail=_("Some fields are not valid."), errors=errors)
 
 
+@api.exception_handler(OverflowError)
+def _out_of_range(request: HttpRequest, exc: OverflowError):
+    """A date or time at the ends of the calendar (0001-01-01T00:00+01:00 is still in
+    year 0 in UTC; a day after 9999-12-31 does not exist) overflows where it is
+    converted or moved: the input is out of range, not a server error."""
+    message = _("A date or time is out of range: use years 1 to 9999, not their first or last day.")
+    return problem(
+        request,
+        422,
+        detail=_("Some fields are not valid."),
+        errors=[{"field": None, "message": message}],
+    )
+
+
 @api.exception_handler(AuthenticationError)
 def _unauthenticated(request: HttpRequest, exc: AuthenticationError):
     return problem(
