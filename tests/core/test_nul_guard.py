@@ -6,11 +6,14 @@ import json
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
 
 from kontor.activities.models import Task
 from kontor.core.models import SavedView
 from kontor.core.nul_guard import field_name, nul_path
+from tests.activities.factories import ActivityFactory
 from tests.core.test_api import PROBLEM, reader, writer
+from tests.customers.factories import PersonFactory, owned_by
 
 pytestmark = pytest.mark.django_db
 
@@ -170,3 +173,18 @@ def test_the_refusal_speaks_the_users_language(client, owner):
     assert response.json()["errors"] == [
         {"field": "assignee", "message": "Null-Zeichen sind nicht erlaubt."}
     ]
+
+
+def test_an_uploaded_files_content_may_hold_nul_its_text_fields_may_not(client, owner):
+    # Binary content is stored as a file, never as text: NUL bytes in it pass the edge.
+    activity = ActivityFactory(
+        person=owned_by(PersonFactory, owner), author=owner, subject="Angebot"
+    )
+    url = reverse("activities:attachment_upload", args=[activity.uuid])
+    client.force_login(owner)
+    pdf = SimpleUploadedFile("a.pdf", b"%PDF-1.7\x00\x01", content_type="application/pdf")
+    assert client.post(url, {"file": pdf}).status_code == 302
+    assert activity.attachments.get().size == 10
+    pdf = SimpleUploadedFile("b.pdf", b"%PDF-1.7", content_type="application/pdf")
+    assert_bad_request_page(client.post(url, {"file": pdf, "note": "a\x00"}))
+    assert activity.attachments.count() == 1
