@@ -20,6 +20,7 @@ from kontor.core.api.auth import BearerToken, BrowserSession, RateLimited, Scope
 from kontor.core.api.errors import PROBLEM_CONTENT_TYPE, document_problems, problem
 from kontor.core.api.pagination import InvalidCursor
 from kontor.core.api.router import router as core_router
+from kontor.core.nul_guard import NUL_MESSAGE, field_name
 from kontor.customers.api import router as customers_router
 
 
@@ -27,6 +28,17 @@ class KontorAPI(NinjaAPI):
     def get_openapi_schema(self, *, path_prefix=None, path_params=None):
         schema = super().get_openapi_schema(path_prefix=path_prefix, path_params=path_params)
         return document_problems(schema)
+
+    def create_temporal_response(self, request: HttpRequest):
+        # ninja calls this after authentication and before it reads the input: the
+        # place to refuse the NUL that RefuseNulMiddleware found (a 422 like any
+        # invalid field, after 401, 403 and 429).
+        path = getattr(request, "nul_path", None)
+        if path is not None:
+            field = field_name(path)
+            loc = ("input", field) if field else ("input",)
+            raise ValidationError([{"loc": loc, "msg": str(NUL_MESSAGE), "type": "string_nul"}])
+        return super().create_temporal_response(request)
 
     @property
     def urls(self):
@@ -149,6 +161,20 @@ def _model_validation(request: HttpRequest, exc: DjangoValidationError):
     else:
         errors = [{"field": None, "message": str(message)} for message in exc.messages]
     return problem(request, 422, detail=_("Some fields are not valid."), errors=errors)
+
+
+@api.exception_handler(OverflowError)
+def _out_of_range(request: HttpRequest, exc: OverflowError):
+    """A date or time at the ends of the calendar (0001-01-01T00:00+01:00 is still in
+    year 0 in UTC; a day after 9999-12-31 does not exist) overflows where it is
+    converted or moved: the input is out of range, not a server error."""
+    message = _("A date or time is out of range: use years 1 to 9999, not their first or last day.")
+    return problem(
+        request,
+        422,
+        detail=_("Some fields are not valid."),
+        errors=[{"field": None, "message": message}],
+    )
 
 
 @api.exception_handler(AuthenticationError)

@@ -166,3 +166,48 @@ def test_read_only_users_cannot_create(client, readonly):
     )
     assert response.status_code == 403
     assert state() == ([], 0)
+
+
+OUT_OF_RANGE = "Enter a time between the years 1 and 9999."
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        # In year 0 in UTC, where it is stored: SQLite overflowed (500), PostgreSQL took it.
+        ("start", "0001-01-01T00:00:00+01:00"),
+        ("end", "9999-12-31T23:59:59-05:00"),
+        ("end", "9999-12-31T12:00:00"),
+    ],
+)
+def test_a_filter_time_at_the_ends_of_the_calendar_is_422_on_both_databases(
+    client, owner, field, value
+):
+    response = client.get("/api/v1/appointments", {field: value}, **reader(owner))
+    assert response.status_code == 422
+    assert response.json()["errors"] == [{"field": field, "message": OUT_OF_RANGE}]
+    response = client.get("/api/v1/activities", {"since": value}, **reader(owner))
+    assert response.json()["errors"] == [{"field": "since", "message": OUT_OF_RANGE}]
+    response = client.get(
+        "/api/v1/appointments", {field: "0001-01-02T00:00:00+01:00"}, **reader(owner)
+    )
+    assert response.status_code == 200
+
+
+def test_an_appointment_at_the_ends_of_the_calendar_is_refused_naming_the_field(client, owner):
+    response = post_json(
+        client,
+        "/api/v1/appointments",
+        {
+            "title": "Urknall",
+            "starts_at": "0001-01-01T00:00:00+01:00",
+            "ends_at": "0001-01-01T01:30:00+01:00",
+        },
+        **writer(owner),
+    )
+    assert response.status_code == 422
+    assert response.json()["errors"] == [
+        {"field": "starts_at", "message": OUT_OF_RANGE},
+        {"field": "ends_at", "message": OUT_OF_RANGE},
+    ]
+    assert not Appointment.objects.exists()

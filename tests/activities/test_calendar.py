@@ -122,6 +122,46 @@ def test_a_bad_date_or_view_falls_back_to_this_week(client, owner):
     assert 'data-calendar="week"' in response.content.decode()
 
 
+@pytest.mark.parametrize("view", ["day", "week", "month"])
+@pytest.mark.parametrize(
+    ("date", "shown"),
+    [("0001-01-01", dt.date(1, 2, 1)), ("9999-12-31", dt.date(9999, 11, 30))],
+)
+def test_a_date_at_the_ends_of_the_calendar_is_kept_inside(client, owner, view, date, shown):
+    # The first and last days overflowed (month grid, links to the months around).
+    client.force_login(owner)
+    response = client.get(CALENDAR, {"view": view, "date": date})
+    assert response.status_code == 200
+    assert response.context["day"] == shown
+
+
+def test_a_new_appointment_at_the_end_of_the_calendar_is_prefilled_with_a_default(client, owner):
+    client.force_login(owner)
+    url = reverse("activities:appointment_create")
+    response = client.get(url, {"start": "9999-12-31T23:30", "duration": "120"})
+    assert response.status_code == 200
+    response = client.get(url, {"date": "9999-12-31", "duration": str(24 * 60)})
+    assert response.status_code == 200
+
+
+def test_an_appointment_in_the_first_hour_of_the_calendar_is_a_form_error(client, owner):
+    client.force_login(owner)  # Europe/Berlin: 0001-01-01 00:30 is in year 0 in UTC
+    response = client.post(
+        reverse("activities:appointment_create"),
+        {
+            "title": "Urknall",
+            "starts_at": "0001-01-01T00:30",
+            "ends_at": "0001-01-01T01:30",
+            "reminder_minutes": "15",
+        },
+    )
+    assert response.status_code == 422
+    assert response.context["form"].errors["starts_at"] == [
+        "Enter a time between the years 1 and 9999."
+    ]
+    assert not Appointment.objects.exists()
+
+
 def test_the_page_has_no_inline_styles_or_scripts(client, owner, week):
     client.force_login(owner)
     html = client.get(CALENDAR, {"view": "month", "date": "2027-06-02"}).content.decode()

@@ -46,10 +46,24 @@ def state():
         (D(2025, 12, 15), Recurrence.MONTHLY, 1, D(2026, 1, 15)),
         (D(2024, 2, 29), Recurrence.YEARLY, 1, D(2025, 2, 28)),
         (D(2024, 2, 29), Recurrence.YEARLY, 4, D(2028, 2, 29)),
+        # Past the end of the calendar the series ends (it answered 500).
+        (D(9999, 12, 31), Recurrence.DAILY, 1, None),
+        (D(9999, 12, 28), Recurrence.WEEKLY, 1, None),
+        (D(9999, 12, 15), Recurrence.MONTHLY, 1, None),
+        (D(9999, 1, 1), Recurrence.YEARLY, 1, None),
+        (D(9999, 11, 30), Recurrence.MONTHLY, 1, D(9999, 12, 30)),
     ],
 )
 def test_next_due_date(day, recurrence, interval, expected):
     assert next_due_date(day, recurrence, interval) == expected
+
+
+def test_the_last_occurrence_on_the_last_day_of_the_calendar_is_done_without_a_next(owner):
+    task = services.task_create(
+        actor=owner, title="Jahresende", due_date=D(9999, 12, 31), recurrence=Recurrence.YEARLY
+    )
+    assert services.task_done(actor=owner, task=task).status == TaskStatus.DONE
+    assert Task.objects.count() == 1
 
 
 # --- Create ----------------------------------------------------------------------------

@@ -170,3 +170,27 @@ def test_api_read_only_role_cannot_complete(client, owner, readonly):
     assert client.post(f"/api/v1/tasks/{task.uuid}/done", **writer(readonly)).status_code == 403
     task.refresh_from_db()
     assert task.status == TaskStatus.OPEN
+
+
+@pytest.mark.parametrize("due_time", ["10:00:00+02:00", "10:00Z", "08:00:00-05:00"])
+def test_a_due_time_with_a_utc_offset_is_refused_on_create_and_change(client, owner, due_time):
+    # The due time is the wall-clock time of the due day; an offset is not converted.
+    headers = writer(owner)
+    refused = [{"field": "due_time", "message": "Enter the time without a UTC offset, e.g. 09:30."}]
+    response = post_json(
+        client,
+        "/api/v1/tasks",
+        {"title": "Anrufen", "due_date": "2027-05-03", "due_time": due_time},
+        **headers,
+    )
+    assert response.status_code == 422
+    assert response.json()["errors"] == refused
+    assert not Task.objects.exists()
+    task = task_of(owner, title="Anrufen", due_date=D(2027, 5, 3), due_time=dt.time(9, 30))
+    response = patch_json(client, f"/api/v1/tasks/{task.uuid}", {"due_time": due_time}, **headers)
+    assert response.status_code == 422
+    assert response.json()["errors"] == refused
+    task.refresh_from_db()
+    assert task.due_time == dt.time(9, 30)
+    response = patch_json(client, f"/api/v1/tasks/{task.uuid}", {"due_time": "10:15"}, **headers)
+    assert (response.status_code, response.json()["due_time"]) == (200, "10:15:00")

@@ -373,10 +373,17 @@ def test_made_up_cursor_is_a_problem_400_never_a_500(client, owner, cursor):
     assert_problem(response, 400, "Bad request", "The cursor is not valid. Start again without it.")
 
 
-def test_a_null_character_in_the_filter_is_ignored_not_a_500(client, owner):
+def test_a_null_character_in_the_filter_is_refused_not_a_500(client, owner):
+    # Refused at the edge like any NUL (tests/core/test_nul_guard.py).
     owned_by(PersonFactory, owner, last_name="Muster")
     response = client.get("/api/v1/persons", {"q": "Mus\x00"}, **reader(owner))
-    assert [p["last_name"] for p in response.json()["items"]] == ["Muster"]
+    assert_problem(
+        response,
+        422,
+        "Invalid input",
+        "Some fields are not valid.",
+        errors=[{"field": "q", "message": "Null characters are not allowed."}],
+    )
 
 
 # --- Documentation ---------------------------------------------------------------------

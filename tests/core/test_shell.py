@@ -52,6 +52,34 @@ def test_language_switch_refuses_foreign_redirects(client, owner):
     assert response["Location"] == "/"
 
 
+@pytest.mark.parametrize(
+    ("referer", "location"),
+    [
+        ("https://evil.example/phish", "/"),
+        ("//evil.example/", "/"),
+        ("javascript:alert(1)", "/"),
+        (
+            "http://testserver/customers/persons/?city=K%C3%B6ln",
+            "http://testserver/customers/persons/?city=K%C3%B6ln",
+        ),
+        ("/calendar/", "/calendar/"),
+    ],
+)
+def test_language_switch_goes_back_only_to_a_page_of_this_site(client, owner, referer, location):
+    client.force_login(owner)
+    response = client.post(
+        reverse("core:language_switch"), {"language": "de"}, HTTP_REFERER=referer
+    )
+    assert (response.status_code, response["Location"]) == (302, location)
+    # An off-site next does not let the Referer through either, and vice versa.
+    response = client.post(
+        reverse("core:language_switch"),
+        {"language": "en", "next": "https://evil.example/"},
+        HTTP_REFERER=referer,
+    )
+    assert response["Location"] == location
+
+
 def test_unknown_url_is_a_friendly_404(client, owner):
     client.force_login(owner)
     response = client.get("/no/such/page/")

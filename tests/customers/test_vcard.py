@@ -259,6 +259,11 @@ def test_cards_skipped_as_duplicates_can_be_imported_anyway(owner):
             b"BEGIN:VCARD\r\nBEGIN:VCARD\r\nEND:VCARD\r\n",
             "Line 2: a card begins inside another.",
         ),
+        # PostgreSQL cannot store a NUL: the text is refused where it is decoded.
+        (
+            b"BEGIN:VCARD\r\nFN:Anna M\x00\xc3\xbcller\r\nEND:VCARD\r\n",
+            "Line 2 contains a null character (NUL).",
+        ),
     ],
 )
 def test_malformed_file_is_refused_with_a_clear_message(owner, content, message):
@@ -380,3 +385,18 @@ def test_api_import(client, owner):
         {"field": "file", "message": "The last card has no END:VCARD."}
     ]
     assert Person.objects.count() == 2
+
+
+def test_card_with_a_nul_is_refused_on_the_page_and_in_the_api(as_user, client, owner):
+    content = b"BEGIN:VCARD\r\nFN:Anna\r\nN:M\x00ller;Anna;;;\r\nEND:VCARD\r\n"
+    upload = SimpleUploadedFile("nul.vcf", content, "text/vcard")
+    response = client.post("/api/v1/persons/import-vcard", {"file": upload}, **writer(owner))
+    assert response.status_code == 422
+    assert response.json()["errors"] == [
+        {"field": "file", "message": "Line 3 contains a null character (NUL)."}
+    ]
+    upload = SimpleUploadedFile("nul.vcf", content, "text/vcard")
+    response = as_user(owner).post(reverse("customers:person_import_vcard"), {"file": upload})
+    assert response.status_code == 422
+    assert response.context["form"].errors == {"file": ["Line 3 contains a null character (NUL)."]}
+    assert not Person.objects.exists()

@@ -4,10 +4,13 @@ of the sales and service apps (lead created, case opened, opportunity lost)."""
 import datetime as dt
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from kontor.activities.models import ActivityKind
 from kontor.core import hooks
+from kontor.core.models import Role
+from kontor.core.permissions import RoleCode
 from kontor.customers.models import Organization, Person
 from kontor.processes.forms.definitions import ProcessCreateForm, VersionForm
 from kontor.processes.models import (
@@ -23,10 +26,13 @@ from kontor.processes.models import (
     TriggerKind,
     VersionStatus,
 )
+from kontor.processes.services import definitions
 from kontor.processes.services import instances as engine
 from kontor.processes.tasks import check_inactive_customers
 from kontor.processes.triggers import available_triggers, inactive_customers_start
 from tests.activities.factories import ActivityFactory
+from tests.core.factories import UserFactory
+from tests.core.test_api import post_json, writer
 from tests.customers.factories import OrganizationFactory, PersonFactory, owned_by
 
 pytestmark = pytest.mark.django_db
@@ -257,3 +263,38 @@ def test_the_forms_offer_available_triggers_and_the_current_one():
         {"name": "X", "subject_kind": "person", "goal": "Y", "trigger": "case_opened"}
     )
     assert set(refused.errors) == {"trigger"}
+
+
+# --- NUL in the trigger settings (PostgreSQL's jsonb cannot hold it) --------------------
+
+
+def test_trigger_settings_with_a_nul_are_refused_in_form_service_and_api(client, team):
+    manager = UserFactory(
+        username="manager", role=Role.objects.get(code=RoleCode.SALES_MANAGER), teams=[team]
+    )
+    form = ProcessCreateForm(
+        {
+            "name": "X",
+            "subject_kind": "person",
+            "goal": "Y",
+            "trigger": "manual",
+            "trigger_config": '{"source": "web\\u0000"}',
+        }
+    )
+    assert form.errors == {"trigger_config": ["Null characters are not allowed."]}
+    with pytest.raises(ValidationError) as exc:
+        definitions.process_create(
+            actor=manager, name="X", goal="Y", trigger_config={"source": "web\x00"}
+        )
+    assert exc.value.message_dict == {"trigger_config": ["Null characters are not allowed."]}
+    response = post_json(
+        client,
+        "/api/v1/processes",
+        {"name": "X", "goal": "Y", "trigger_config": {"source": "web\u0000"}},
+        **writer(manager),
+    )
+    assert response.status_code == 422
+    assert response.json()["errors"] == [
+        {"field": "trigger_config.source", "message": "Null characters are not allowed."}
+    ]
+    assert not Process.objects.exists()

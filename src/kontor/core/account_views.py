@@ -24,7 +24,7 @@ from kontor.core.api.auth import token_create
 from kontor.core.api.auth import token_revoke as revoke
 from kontor.core.forms import OtpForm, PasswordResetForm, ProfileForm, TokenForm
 from kontor.core.models import User
-from kontor.core.navigation import safe_next
+from kontor.core.navigation import back_to_referer, safe_next
 from kontor.core.permissions import Capability
 
 
@@ -50,7 +50,7 @@ def _safe_next(request: HttpRequest, fallback: str = "/") -> str:
 def language_switch(request: HttpRequest) -> HttpResponse:
     """Switch the interface language; remembered on the user and in a cookie."""
     language = request.POST.get("language", "")
-    response = redirect(_safe_next(request, request.META.get("HTTP_REFERER") or "/"))
+    response = redirect(back_to_referer(request))
     if language not in dict(settings.LANGUAGES):
         return response
     if request.user.is_authenticated:

@@ -4,12 +4,22 @@ from django.http import HttpRequest
 from django.utils.http import url_has_allowed_host_and_scheme
 
 
+def on_this_site(request: HttpRequest, url: str) -> bool:
+    """``url`` stays on this host (and on https if the request came by https)."""
+    return bool(url) and url_has_allowed_host_and_scheme(
+        url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    )
+
+
 def safe_next(request: HttpRequest, fallback: str) -> str:
     """``next`` from the POST or the query string when it points into this site (no
     open redirect to another host), else ``fallback``."""
     target = request.POST.get("next") or request.GET.get("next") or ""
-    if target and url_has_allowed_host_and_scheme(
-        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        return target
-    return fallback
+    return target if on_this_site(request, target) else fallback
+
+
+def back_to_referer(request: HttpRequest, fallback: str = "/") -> str:
+    """``next``, else the page the request came from, else ``fallback`` — each only if
+    it is on this site: the Referer is as much the sender's to choose as ``next``."""
+    referer = request.META.get("HTTP_REFERER", "")
+    return safe_next(request, referer if on_this_site(request, referer) else fallback)

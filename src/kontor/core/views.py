@@ -1,9 +1,13 @@
+import re
+
 from django.contrib.auth.decorators import login_required
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.urls import Resolver404, resolve
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+from django.views.decorators.csrf import csrf_exempt
 
 from kontor.core.context_processors import MODULES
 
@@ -40,6 +44,16 @@ def healthz(request: HttpRequest) -> JsonResponse:
 
 
 def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
+    if request.path.startswith("/api/"):
+        # Scripts read problems, not the page for people (the API's own views check
+        # CSRF themselves, for sessions only; this is a safety net).
+        from kontor.core.api.errors import problem
+
+        return problem(
+            request,
+            403,
+            detail=_("The CSRF check failed: send the X-CSRFToken header with the session cookie."),
+        )
     return render(
         request,
         "core/error.html",
@@ -104,5 +118,25 @@ def api_docs(request: HttpRequest) -> HttpResponse:
     return Swagger().render_page(request, api)
 
 
+# A UUID as a path segment, in any case.
+UUID_IN_PATH = re.compile(
+    r"(?<=/)[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}(?=/|$)", re.IGNORECASE
+)
+
+
+@csrf_exempt  # writes only reach the API's own views, which check CSRF for sessions
 def api_not_found(request: HttpRequest, rest: str = "") -> HttpResponse:
+    """Any /api/ path the API has no operation for: a 404 problem, for writes too
+    (the CSRF check answered those with the HTML "form expired" page).
+
+    UUIDs are case-insensitive (RFC 9562), but the API's paths match lower case only:
+    a path with a UUID in capitals is answered as the same path in lower case."""
+    canonical = UUID_IN_PATH.sub(lambda m: m.group().lower(), request.path_info)
+    if canonical != request.path_info:
+        try:
+            match = resolve(canonical)
+        except Resolver404:
+            match = None
+        if match is not None and match.func is not api_not_found:
+            return match.func(request, *match.args, **match.kwargs)
     return not_found(request)

@@ -195,7 +195,9 @@ class ListQuery:
     def parse(cls, entity: Entity, user, params: QueryDict) -> "ListQuery":
         lq = cls(entity=entity, user=user, params=params)
         lq.custom_fields = customfields.active_fields(entity.key)
-        lq.q = params.get("q", "").strip()[:200]
+        # As the filter values: a NUL (only in a tampered saved or bulk query; the
+        # page's own query string is refused at the edge) is dropped.
+        lq.q = params.get("q", "").replace("\x00", "").strip()[:200]
         lq._parse_filters()
         lq._parse_sort()
         lq._parse_columns()

@@ -251,6 +251,11 @@ def parse(content: bytes) -> list[Card]:
     for number, line in enumerate(text.split("\n"), start=1):
         if not line.strip():
             continue
+        if "\x00" in line:
+            # A vCard is text; PostgreSQL cannot store a NUL in it.
+            raise VCardError(
+                [_("Line %(line)s contains a null character (NUL).") % {"line": number}]
+            )
         try:
             name, params, value = _split_line(line)
         except ValueError:

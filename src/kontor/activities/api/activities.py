@@ -19,6 +19,7 @@ from kontor.activities.queries import activities as queries
 from kontor.activities.services import activities as services
 from kontor.activities.services import attachments as attachment_services
 from kontor.core.access import get_object_for_user, user_can
+from kontor.core.api.datetimes import StorableDateTime
 from kontor.core.api.errors import problem
 from kontor.core.api.pagination import MAX_CURSOR_LENGTH, MAX_LIMIT, CursorPage
 from kontor.core.api.schemas import InputSchema
@@ -98,8 +99,8 @@ class ActivityListParams(Schema):
         None, description="Type; repeatable.", json_schema_extra={"items": KIND_SCHEMA}
     )
     author: str | None = Field(None, max_length=150, description="Username of who logged it.")
-    since: datetime | None = Field(None, description="Occurred at or after.")
-    until: datetime | None = Field(None, description="Occurred before.")
+    since: StorableDateTime | None = Field(None, description="Occurred at or after.")
+    until: StorableDateTime | None = Field(None, description="Occurred before.")
     cursor: str | None = Field(
         None,
         max_length=MAX_CURSOR_LENGTH,
@@ -115,7 +116,7 @@ class ActivityIn(InputSchema):
     organization: UUID | None = Field(
         None, description="The organization's uuid; for a person, their primary one if left out."
     )
-    occurred_at: datetime | None = Field(None, description="Now if left out.")
+    occurred_at: StorableDateTime | None = Field(None, description="Now if left out.")
     direction: str = Field("", description="`in`, `out` or empty.")
     duration_minutes: int | None = Field(None, ge=0)
     text: str = Field("", max_length=ACTIVITY_TEXT_MAX_LENGTH)
@@ -128,7 +129,7 @@ class ActivityIn(InputSchema):
 class ActivityPatch(InputSchema):
     kind: str = Field(None, json_schema_extra=KIND_SCHEMA)
     subject: str = Field(None, max_length=300)
-    occurred_at: datetime = None
+    occurred_at: StorableDateTime = None
     direction: str = Field(None, description="`in`, `out` or empty.")
     duration_minutes: int | None = Field(None, ge=0)
     text: str = Field(None, max_length=ACTIVITY_TEXT_MAX_LENGTH)

@@ -22,6 +22,7 @@ from kontor.activities.models import ActivityKind, Appointment, AppointmentStatu
 from kontor.activities.queries import appointments as queries
 from kontor.activities.services import appointments as services
 from kontor.core.access import get_object_for_user, user_can
+from kontor.core.api.datetimes import StorableDateTime
 from kontor.core.api.errors import problem
 from kontor.core.api.pagination import MAX_CURSOR_LENGTH, MAX_LIMIT, CursorPage, paginate
 from kontor.core.api.schemas import InputSchema
@@ -84,8 +85,10 @@ class AppointmentPage(CursorPage):
 
 
 class AppointmentListParams(Schema):
-    start: datetime | None = Field(None, description="Only appointments ending after this.")
-    end: datetime | None = Field(None, description="Only appointments starting before this.")
+    start: StorableDateTime | None = Field(None, description="Only appointments ending after this.")
+    end: StorableDateTime | None = Field(
+        None, description="Only appointments starting before this."
+    )
     owner: str | None = Field(None, max_length=150, description="Organizer's username.")
     attendee: str | None = Field(None, max_length=150, description="An attendee's username.")
     person: UUID | None = None
@@ -97,8 +100,10 @@ class AppointmentListParams(Schema):
 
 class AppointmentIn(InputSchema):
     title: str
-    starts_at: datetime
-    ends_at: datetime = Field(description="For all-day appointments: (a time on) the last day.")
+    starts_at: StorableDateTime
+    ends_at: StorableDateTime = Field(
+        description="For all-day appointments: (a time on) the last day."
+    )
     all_day: bool = False
     location: str = ""
     description: str = ""
@@ -114,8 +119,8 @@ class AppointmentIn(InputSchema):
 class AppointmentPatch(InputSchema):
     version: int | None = Field(None, description="The `version` you read.")
     title: str | None = None
-    starts_at: datetime | None = None
-    ends_at: datetime | None = None
+    starts_at: StorableDateTime | None = None
+    ends_at: StorableDateTime | None = None
     all_day: bool | None = None
     location: str | None = None
     description: str | None = None

@@ -3,6 +3,7 @@ change (with the version: 409 on a conflict), delete, done and reopen. The same
 services and rules as the pages (kontor.activities.services.tasks)."""
 
 from datetime import date, datetime, time
+from typing import Annotated
 from uuid import UUID
 
 from django.contrib.auth import get_user_model
@@ -10,7 +11,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
 from ninja import Query, Router, Schema, Status
-from pydantic import Field
+from pydantic import AfterValidator, Field
 
 from kontor.activities.models import Recurrence, Task, TaskPriority, TaskStatus
 from kontor.activities.queries import tasks as queries
@@ -75,6 +76,19 @@ class TaskPage(CursorPage):
     items: list[TaskOut]
 
 
+def _wall_clock(value: time) -> time:
+    """A due time is the wall-clock time of the due day where the assignee works, as
+    the pages take it. An offset ("10:00+02:00") would mean another time, even another
+    day, depending on the season: refused rather than converted (SQLite answered 500
+    and PostgreSQL dropped it)."""
+    if value.tzinfo is not None:
+        raise ValueError(_("Enter the time without a UTC offset, e.g. 09:30."))
+    return value
+
+
+LocalTime = Annotated[time, AfterValidator(_wall_clock)]
+
+
 class TaskListParams(Schema):
     assignee: str | None = Field(
         None, max_length=150, description='A username, or "me"; leave out for everyone visible.'
@@ -95,7 +109,7 @@ class TaskListParams(Schema):
 class TaskIn(InputSchema):
     title: str = Field(max_length=200)
     due_date: date
-    due_time: time | None = None
+    due_time: LocalTime | None = None
     priority: TaskPriority = TaskPriority.NORMAL
     description: str = Field("", max_length=20_000)
     assignee: str | None = Field(None, description="Username; default: you.")
@@ -108,7 +122,7 @@ class TaskIn(InputSchema):
 class TaskPatch(InputSchema):
     title: str | None = Field(None, max_length=200)
     due_date: date | None = None
-    due_time: time | None = None
+    due_time: LocalTime | None = None
     priority: TaskPriority | None = None
     description: str | None = Field(None, max_length=20_000)
     assignee: str | None = Field(None, description="Username.")

@@ -38,6 +38,7 @@ from django.http import Http404
 from django.utils import timezone, translation
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from kontor.activities import invitations
 from kontor.activities.models import ActivityKind, Appointment, AppointmentStatus
@@ -99,14 +100,21 @@ def zone_of(actor, time_zone=None) -> zoneinfo.ZoneInfo:
     return timezone.get_current_timezone()
 
 
+OUT_OF_RANGE = gettext_lazy("Enter a time between the years 1 and 9999.")
+
+
 def local_to_aware(value: datetime, tz: zoneinfo.ZoneInfo, *, field: str) -> datetime:
     """``value`` (naive, local to ``tz``) as an aware datetime. A time in a DST gap is
     refused; an ambiguous one is its first occurrence (fold=0)."""
-    if timezone.is_aware(value):
-        return value
-    aware = value.replace(tzinfo=tz, fold=0)
-    # A time in the gap does not survive the round trip through UTC.
-    round_trip = aware.astimezone(UTC).astimezone(tz).replace(tzinfo=None)
+    try:
+        if timezone.is_aware(value):
+            value.astimezone(UTC)  # stored in UTC: it must exist there
+            return value
+        aware = value.replace(tzinfo=tz, fold=0)
+        # A time in the gap does not survive the round trip through UTC.
+        round_trip = aware.astimezone(UTC).astimezone(tz).replace(tzinfo=None)
+    except OverflowError:  # the first or last hours of the calendar
+        raise ValidationError({field: [OUT_OF_RANGE]}) from None
     if round_trip != value.replace(fold=0):
         raise ValidationError(
             {

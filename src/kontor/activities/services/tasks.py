@@ -8,7 +8,7 @@ Kontor itself. Every write is audited; the reminder e-mails are sent from here t
 import calendar
 import logging
 import zoneinfo
-from datetime import date, datetime, time, timedelta
+from datetime import MAXYEAR, date, datetime, time, timedelta
 from itertools import groupby
 
 from django.conf import settings
@@ -106,19 +106,25 @@ def _add_months(day: date, months: int) -> date:
     (Jan 31 + 1 month = Feb 28, or 29 in a leap year)."""
     index = day.month - 1 + months
     year, month = day.year + index // 12, index % 12 + 1
+    if year > MAXYEAR:
+        raise OverflowError(f"year {year} is out of range")
     return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
 
 
-def next_due_date(day: date, recurrence: str, interval: int = 1) -> date:
-    """The due date of the occurrence after one due on ``day``."""
-    if recurrence == Recurrence.DAILY:
-        return day + timedelta(days=interval)
-    if recurrence == Recurrence.WEEKLY:
-        return day + timedelta(weeks=interval)
-    if recurrence == Recurrence.MONTHLY:
-        return _add_months(day, interval)
-    if recurrence == Recurrence.YEARLY:
-        return _add_months(day, 12 * interval)
+def next_due_date(day: date, recurrence: str, interval: int = 1) -> date | None:
+    """The due date of the occurrence after one due on ``day``; None past the end of
+    the calendar (year 9999), where the series ends (it answered 500)."""
+    try:
+        if recurrence == Recurrence.DAILY:
+            return day + timedelta(days=interval)
+        if recurrence == Recurrence.WEEKLY:
+            return day + timedelta(weeks=interval)
+        if recurrence == Recurrence.MONTHLY:
+            return _add_months(day, interval)
+        if recurrence == Recurrence.YEARLY:
+            return _add_months(day, 12 * interval)
+    except OverflowError:
+        return None
     raise ValueError(f"Task does not repeat: {recurrence!r}")
 
 
@@ -258,13 +264,16 @@ def task_done(*, actor, task: Task, via: str = "ui") -> Task:
     current.save()
     current.refresh_from_db()
     audit.record(actor=actor, action=AuditAction.UPDATE, instance=current, before=before, via=via)
-    if current.recurrence and not Task.objects.filter(previous=current).exists():
+    next_due = (
+        next_due_date(current.due_date, current.recurrence, current.recurrence_interval)
+        if current.recurrence
+        else None
+    )
+    if next_due is not None and not Task.objects.filter(previous=current).exists():
         following = Task(
             title=current.title,
             description=current.description,
-            due_date=next_due_date(
-                current.due_date, current.recurrence, current.recurrence_interval
-            ),
+            due_date=next_due,
             due_time=current.due_time,
             priority=current.priority,
             owner=current.owner,

@@ -71,11 +71,17 @@ class Day:
         return self.all_day + self.timed
 
 
+# The days a calendar page may show: a month grid reaches a week beyond its month and
+# links to the months around it, which must be dates too (year 1 and 9999 overflowed).
+FIRST_DAY, LAST_DAY = date(1, 2, 1), date(9999, 11, 30)
+
+
 def _parse_date(value: str | None) -> date:
     try:
-        return date.fromisoformat(value) if value else timezone.localdate()
+        day = date.fromisoformat(value) if value else timezone.localdate()
     except ValueError:
         return timezone.localdate()
+    return min(max(day, FIRST_DAY), LAST_DAY)
 
 
 def _range(view: str, day: date) -> tuple[date, date, date, date]:
@@ -248,6 +254,8 @@ def _initial_from_query(request: HttpRequest) -> dict:
             start = datetime.combine(date.fromisoformat(request.GET["date"]), time(9))
         except ValueError:
             start = None
+    if start is not None and not FIRST_DAY <= start.date() <= LAST_DAY:
+        start = None  # its end (up to a day later) would overflow
     if start is None:
         now = timezone.localtime()
         start = (now + timedelta(hours=1)).replace(minute=0, second=0, microsecond=0)

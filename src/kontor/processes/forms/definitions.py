@@ -6,6 +6,7 @@ import json
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from kontor.core.nul_guard import NUL_MESSAGE, nul_path
 from kontor.processes.models import (
     ActivityType,
     Grade,
@@ -40,6 +41,8 @@ class _JSONObjectField(forms.JSONField):
             return {}
         if not isinstance(value, dict):
             raise forms.ValidationError(_('Enter a JSON object, e.g. {"months": 12}.'))
+        if nul_path(value) is not None:  # typed as \u0000; jsonb cannot hold it
+            raise forms.ValidationError(NUL_MESSAGE)
         return value
 
 

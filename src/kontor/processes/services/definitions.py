@@ -35,6 +35,7 @@ from django.utils.translation import gettext as _
 from kontor.core import audit
 from kontor.core.access import user_can
 from kontor.core.models import AuditAction
+from kontor.core.nul_guard import refuse_nul
 from kontor.core.permissions import Capability
 from kontor.processes.models import (
     ActivityType,
@@ -146,6 +147,7 @@ def _json_object(name: str, value: Any) -> dict:
         return {}
     if not isinstance(value, dict):
         raise ValidationError({name: [_("Send a JSON object.")]})
+    refuse_nul(name, value)  # jsonb on PostgreSQL cannot hold it
     return value
 
 
@@ -161,6 +163,7 @@ def _condition(value: Any) -> dict:
         raise ValidationError(
             {"condition": [_('A condition is {"field": "…", "equals": …}, or empty.')]}
         )
+    refuse_nul("condition", value)
     return value
 
 
@@ -171,6 +174,7 @@ def _required_fields(value: Any) -> list[str]:
         raise ValidationError(
             {"required_fields": [_('A list of field names, e.g. "person.email".')]}
         )
+    refuse_nul("required_fields", value)
     return [v.strip() for v in value]
 
 

@@ -35,6 +35,9 @@ class Command(BaseCommand):
                 sys.executable,
                 "-m",
                 "gunicorn",
+                # Limits and problem+json answers for what gunicorn refuses itself.
+                "--config",
+                "python:kontor.core.web_server",
                 "kontor.wsgi:application",
                 "--bind",
                 bind,
