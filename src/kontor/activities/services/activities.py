@@ -116,8 +116,9 @@ def activity_create(
 ) -> Activity:
     """Log a contact with a customer. An activity on a person at an organization is
     linked to that organization too (its primary one, unless given; see
-    primary_organization for when not), so it shows in the organization's timeline. ``files`` (uploaded files) become its attachments:
-    all of them or, if one is refused, none and no activity either."""
+    primary_organization for when not), so it shows in the organization's timeline.
+    ``files`` (uploaded files) become its attachments: all of them or, if one is
+    refused, none and no activity either."""
     from kontor.activities.services.attachments import stored_files_removed_on_error
 
     with stored_files_removed_on_error() as stored:
