@@ -210,7 +210,7 @@ def test_read_only_role_cannot_create(client, readonly):
     [
         (
             {"last_name": ""},
-            [{"field": "last_name", "message": "Enter at least 1 character."}],
+            [{"field": "last_name", "message": "This field is required."}],
         ),
         (
             {"last_name": "x" * 101},

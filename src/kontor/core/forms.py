@@ -7,9 +7,36 @@ from django.contrib.auth import password_validation
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
-from kontor.core import queries
+from kontor.core import normalize, queries
 from kontor.core.models import Role, Team, TokenScope, User
 from kontor.core.models.users import time_zone_choices
+
+
+class NormalizedInputMixin:
+    """Text arrives as it will be stored: NFC everywhere, and the ``name_fields``
+    without invisible format characters (core.normalize.clean_name). Done on the
+    submitted data, before the fields clean it, so that a name of only spaces or
+    invisible characters is refused as missing — as the API refuses it."""
+
+    name_fields: tuple[str, ...] = ()
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.is_bound:
+            self.data = normalized_data(self.data, self.name_fields)
+
+
+def normalized_data(data, name_fields=()):
+    data = data.copy()
+    for key in list(data.keys()):
+        clean = normalize.clean_name if key in name_fields else normalize.nfc
+        values = data.getlist(key) if hasattr(data, "getlist") else [data[key]]
+        values = [clean(v) if isinstance(v, str) else v for v in values]
+        if hasattr(data, "setlist"):
+            data.setlist(key, values)
+        else:
+            data[key] = values[0]
+    return data
 
 
 class TimeZoneField(forms.ChoiceField):

@@ -14,7 +14,7 @@ from ninja import Field, Schema
 from kontor.core import customfields
 from kontor.core.access import user_can
 from kontor.core.api.pagination import CursorPage
-from kontor.core.api.schemas import InputSchema
+from kontor.core.api.schemas import InputSchema, Name, RequiredName
 from kontor.core.permissions import Capability
 from kontor.customers import queries
 from kontor.customers.models import (
@@ -97,8 +97,8 @@ def _tags_out(obj) -> list[str]:
 
 
 class OrganizationIn(InputSchema):
-    name: str = _org("name", ..., min_length=1)
-    legal_name: str = _org("legal_name", "")
+    name: RequiredName = _org("name", ..., min_length=1)
+    legal_name: Name = _org("legal_name", "")
     kind: str = _org("kind", "business")
     status: str = _org("status", "prospect")
     industry: str = _org("industry", "")
@@ -118,8 +118,8 @@ class OrganizationIn(InputSchema):
 
 
 class OrganizationPatch(InputSchema):
-    name: str = _org("name", min_length=1)
-    legal_name: str = _org("legal_name")
+    name: RequiredName = _org("name", min_length=1)
+    legal_name: Name = _org("legal_name")
     kind: str = _org("kind")
     status: str = _org("status")
     industry: str = _org("industry")
@@ -210,9 +210,9 @@ class PsychographicOut(Schema):
 
 class PersonIn(InputSchema):
     salutation: str = _person("salutation", "", description="mr (Herr), ms (Frau), diverse.")
-    title: str = _person("title", "", description="e.g. Dr., Prof.")
-    first_name: str = _person("first_name", "")
-    last_name: str = _person("last_name", ..., min_length=1)
+    title: Name = _person("title", "", description="e.g. Dr., Prof.")
+    first_name: Name = _person("first_name", "")
+    last_name: RequiredName = _person("last_name", ..., min_length=1)
     organization: UUID | None = Field(
         None, description="The `uuid` of the primary organization (also a contact role)."
     )
@@ -240,9 +240,9 @@ class PersonIn(InputSchema):
 
 class PersonPatch(InputSchema):
     salutation: str = _person("salutation")
-    title: str = _person("title")
-    first_name: str = _person("first_name")
-    last_name: str = _person("last_name", min_length=1)
+    title: Name = _person("title")
+    first_name: Name = _person("first_name")
+    last_name: RequiredName = _person("last_name", min_length=1)
     organization: UUID | None = Field(
         None, description="The `uuid` of an organization; null unlinks."
     )
