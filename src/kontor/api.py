@@ -68,7 +68,8 @@ api = KontorAPI(
         "`application/problem+json` (RFC 9457) with `title`, `status` and `detail`; "
         "invalid input (422) lists the fields in `errors`. Lists use cursor pagination: "
         "pass the `next_cursor` of a page as `cursor` to get the next one (`limit` 1–200). "
-        "`PATCH` takes the `version` you read and answers 409 if the record changed since."
+        "`PATCH` requires the `version` you read (`lock_version` for a process version) "
+        "and answers 409 if the record changed since; without it, 422 naming the field."
     ),
 )
 api.add_router("/", core_router)

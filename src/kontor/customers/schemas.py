@@ -25,7 +25,10 @@ from kontor.customers.models import (
     Person,
 )
 
-VERSION_HELP = "Optimistic locking: the `version` you read. If the record changed since, 409."
+VERSION_HELP = (
+    "Required (optimistic locking): the `version` you read. If the record changed since, "
+    "409; without it, 422."
+)
 
 
 def _text(model, name: str, default: Any = None, **kwargs) -> Any:
@@ -136,7 +139,7 @@ class OrganizationPatch(InputSchema):
     vat_id: str = _org("vat_id")
     tags: list[str] = Field(None, description=TAGS_HELP)
     custom: dict[str, Any] = Field(None, description=CUSTOM_HELP)
-    version: int | None = Field(None, description=VERSION_HELP)
+    version: int = Field(..., description=VERSION_HELP)
 
 
 class OrganizationOut(Schema):
@@ -266,7 +269,7 @@ class PersonPatch(InputSchema):
     psychographic: PsychographicPatch = Field(None, description=PSYCHOGRAPHIC_HELP)
     tags: list[str] = Field(None, description=TAGS_HELP)
     custom: dict[str, Any] = Field(None, description=CUSTOM_HELP)
-    version: int | None = Field(None, description=VERSION_HELP)
+    version: int = Field(..., description=VERSION_HELP)
 
 
 class PersonOut(Schema):

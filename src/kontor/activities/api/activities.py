@@ -27,7 +27,10 @@ from kontor.customers.models import Organization, Person
 
 router = Router(tags=["activities"])
 
-VERSION_HELP = "Optimistic locking: the `version` you read. If the activity changed since, 409."
+VERSION_HELP = (
+    "Required (optimistic locking): the `version` you read. If the activity changed "
+    "since, 409; without it, 422."
+)
 KIND_SCHEMA = {"enum": list(ActivityKind.values)}
 
 
@@ -136,7 +139,7 @@ class ActivityPatch(InputSchema):
     internal_participants: list[str] = Field(None, description="Usernames; replaces them.")
     external_participants: list[UUID] = Field(None, description="Person uuids; replaces them.")
     private: bool = None
-    version: int | None = Field(None, description=VERSION_HELP)
+    version: int = Field(..., description=VERSION_HELP)
 
 
 def _require(request: HttpRequest, capability: str) -> None:

@@ -112,7 +112,9 @@ class AppointmentIn(InputSchema):
 
 
 class AppointmentPatch(InputSchema):
-    version: int | None = Field(None, description="The `version` you read.")
+    version: int = Field(
+        ..., description="Required: the `version` you read; 409 if the appointment changed since."
+    )
     title: str | None = None
     starts_at: datetime | None = None
     ends_at: datetime | None = None

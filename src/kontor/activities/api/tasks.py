@@ -116,8 +116,8 @@ class TaskPatch(InputSchema):
     recurrence_interval: int | None = Field(None, ge=1, le=services.MAX_RECURRENCE_INTERVAL)
     person: UUID | None = None
     organization: UUID | None = None
-    version: int | None = Field(
-        None, description="The version you read; a 409 if someone changed the task since."
+    version: int = Field(
+        ..., description="Required: the version you read; a 409 if someone changed the task since."
     )
 
 

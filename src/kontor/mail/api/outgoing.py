@@ -44,8 +44,8 @@ class EmailTemplatePatch(InputSchema):
     subject: str | None = Field(None, max_length=templates.SUBJECT_MAX_LENGTH)
     body: str | None = Field(None, max_length=templates.BODY_MAX_LENGTH)
     language: str | None = None
-    version: int | None = Field(
-        None, description="The version you read; 409 if the template changed since."
+    version: int = Field(
+        ..., description="Required: the version you read; 409 if the template changed since."
     )
 
 

@@ -179,8 +179,8 @@ class VersionPatch(InputSchema):
     description: str | None = Field(None, max_length=20_000)
     trigger: TriggerKind | None = None
     trigger_config: dict[str, Any] | None = None
-    lock_version: int | None = Field(
-        None, description="The `lock_version` you read; if the version changed since, 409."
+    lock_version: int = Field(
+        ..., description="Required: the `lock_version` you read; if the version changed since, 409."
     )
 
 
