@@ -16,7 +16,7 @@ from django.utils.translation import gettext_lazy, ngettext_lazy
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
-from kontor.core.api.auth import BearerToken, BrowserSession, RateLimited, ScopeDenied
+from kontor.core.api.auth import RateLimited, ScopeDenied, api_auth
 from kontor.core.api.errors import PROBLEM_CONTENT_TYPE, document_problems, problem
 from kontor.core.api.pagination import InvalidCursor
 from kontor.core.api.router import router as core_router
@@ -60,7 +60,7 @@ api = KontorAPI(
     title="Kontor API",
     version="1",
     urls_namespace="api",
-    auth=[BearerToken(), BrowserSession()],
+    auth=api_auth(),
     docs_url=None,  # served at /api/docs, see urls.py
     description=(
         "Scripts authenticate with `Authorization: Bearer <token>` (make one under "

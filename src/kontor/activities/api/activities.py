@@ -19,6 +19,7 @@ from kontor.activities.queries import activities as queries
 from kontor.activities.services import activities as services
 from kontor.activities.services import attachments as attachment_services
 from kontor.core.access import get_object_for_user, user_can
+from kontor.core.api.auth import requires
 from kontor.core.api.errors import problem
 from kontor.core.api.pagination import MAX_CURSOR_LENGTH, MAX_LIMIT, CursorPage
 from kontor.core.api.schemas import InputSchema
@@ -215,6 +216,7 @@ def activity_list(request: HttpRequest, params: Query[ActivityListParams]):
 
 
 @router.post("/activities", response={201: ActivityOut}, summary="Log an activity")
+@requires(Capability.ACTIVITIES_EDIT)
 def activity_create(request: HttpRequest, payload: ActivityIn):
     _require(request, Capability.ACTIVITIES_EDIT)
     data = payload.dict()
@@ -238,6 +240,7 @@ def activity_get(request: HttpRequest, uuid: UUID):
 
 
 @router.patch("/activities/{uuid:uuid}", response=ActivityOut, summary="Change an activity")
+@requires(Capability.CUSTOMERS_VIEW, Capability.ACTIVITIES_EDIT)
 def activity_update(request: HttpRequest, uuid: UUID, payload: ActivityPatch):
     """The author, or a role that may delete customers."""
     _require(request, Capability.CUSTOMERS_VIEW)
@@ -271,6 +274,7 @@ def activity_update(request: HttpRequest, uuid: UUID, payload: ActivityPatch):
 
 
 @router.delete("/activities/{uuid:uuid}", response={204: None}, summary="Delete an activity")
+@requires(Capability.CUSTOMERS_VIEW, Capability.ACTIVITIES_EDIT)
 def activity_delete(request: HttpRequest, uuid: UUID):
     _require(request, Capability.CUSTOMERS_VIEW)
     activity = queries.activity_get(user=request.auth, uuid=uuid)
@@ -285,6 +289,7 @@ def activity_delete(request: HttpRequest, uuid: UUID):
     description="Multipart form with `file`. Executables and scripts are refused (422), "
     "as is a file over the size limit.",
 )
+@requires(Capability.CUSTOMERS_VIEW, Capability.ACTIVITIES_EDIT)
 def activity_attachment_create(request: HttpRequest, uuid: UUID, file: File[UploadedFile]):
     _require(request, Capability.CUSTOMERS_VIEW)
     activity = queries.activity_get(user=request.auth, uuid=uuid)

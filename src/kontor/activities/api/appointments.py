@@ -22,6 +22,7 @@ from kontor.activities.models import ActivityKind, Appointment, AppointmentStatu
 from kontor.activities.queries import appointments as queries
 from kontor.activities.services import appointments as services
 from kontor.core.access import get_object_for_user, user_can
+from kontor.core.api.auth import requires
 from kontor.core.api.errors import problem
 from kontor.core.api.pagination import MAX_CURSOR_LENGTH, MAX_LIMIT, CursorPage, paginate
 from kontor.core.api.schemas import InputSchema
@@ -215,6 +216,7 @@ def appointment_list(request: HttpRequest, params: Query[AppointmentListParams])
 
 
 @router.post("/appointments", response={201: AppointmentOut}, summary="Plan an appointment")
+@requires(Capability.ACTIVITIES_EDIT)
 def appointment_create(request: HttpRequest, payload: AppointmentIn):
     _require(request, Capability.ACTIVITIES_EDIT)
     appointment = services.appointment_create(
@@ -243,6 +245,7 @@ def appointment_get(request: HttpRequest, uuid: UUID):
 
 
 @router.patch("/appointments/{uuid:uuid}", response=AppointmentOut, summary="Change an appointment")
+@requires(Capability.ACTIVITIES_EDIT)
 def appointment_update(request: HttpRequest, uuid: UUID, payload: AppointmentPatch):
     _require(request, Capability.ACTIVITIES_EDIT)
     appointment = _one(request, uuid)
@@ -288,6 +291,7 @@ def appointment_update(request: HttpRequest, uuid: UUID, payload: AppointmentPat
 @router.post(
     "/appointments/{uuid:uuid}/cancel", response=AppointmentOut, summary="Cancel an appointment"
 )
+@requires(Capability.ACTIVITIES_EDIT)
 def appointment_cancel(request: HttpRequest, uuid: UUID, payload: CancelIn):
     _require(request, Capability.ACTIVITIES_EDIT)
     services.appointment_cancel(
@@ -305,6 +309,7 @@ def appointment_cancel(request: HttpRequest, uuid: UUID, payload: CancelIn):
     response={201: ReportOut},
     summary="Write the visit report",
 )
+@requires(Capability.ACTIVITIES_EDIT)
 def appointment_report(request: HttpRequest, uuid: UUID, payload: ReportIn):
     _require(request, Capability.ACTIVITIES_EDIT)
     activity = services.appointment_report(
