@@ -23,12 +23,22 @@ class NormalizedInputMixin:
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         if self.is_bound:
-            self.data = normalized_data(self.data, self.name_fields)
+            # A password is compared byte for byte: it stays as typed.
+            secret = {
+                name
+                for name, field in self.fields.items()
+                if isinstance(field.widget, forms.PasswordInput)
+            }
+            self.data = normalized_data(self.data, self.name_fields, keep=secret)
 
 
-def normalized_data(data, name_fields=()):
+def normalized_data(data, name_fields=(), keep=frozenset()):
+    """A copy of submitted form data in NFC, ``name_fields`` also cleaned as names;
+    the fields in ``keep`` as they are."""
     data = data.copy()
     for key in list(data.keys()):
+        if key in keep:
+            continue
         clean = normalize.clean_name if key in name_fields else normalize.nfc
         values = data.getlist(key) if hasattr(data, "getlist") else [data[key]]
         values = [clean(v) if isinstance(v, str) else v for v in values]
@@ -59,8 +69,10 @@ class UniqueEmailMixin:
         return email
 
 
-class UserForm(UniqueEmailMixin, forms.ModelForm):
+class UserForm(NormalizedInputMixin, UniqueEmailMixin, forms.ModelForm):
     """Edit a user (administration)."""
+
+    name_fields = ("first_name", "last_name")
 
     time_zone = TimeZoneField()
 
@@ -166,7 +178,8 @@ class TeamForm(forms.ModelForm):
         }
 
 
-class ProfileForm(UniqueEmailMixin, forms.ModelForm):
+class ProfileForm(NormalizedInputMixin, UniqueEmailMixin, forms.ModelForm):
+    name_fields = ("first_name", "last_name")
     time_zone = TimeZoneField()
 
     class Meta:
