@@ -12,6 +12,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from kontor.core import search
+from kontor.core.search import tokens
 from kontor.customers.models import Organization, Person
 from tests.core.test_api import assert_problem, post_json, writer
 from tests.customers.factories import OrganizationFactory, PersonFactory, owned_by
@@ -193,3 +194,8 @@ def test_an_organization_stored_decomposed_is_found(owner):
     org = owned_by(OrganizationFactory, owner, name="Mu\u0308ller GmbH")
     results = search.search(user=owner, q="Müller", kinds=["organization"])
     assert [hit.uuid for group in results.groups for hit in group.hits] == [org.uuid]
+
+
+def test_the_sort_key_of_a_name_stored_with_invisible_characters_is_the_plain_name():
+    assert tokens.sort_key("Mül\u200bler, Hans") == tokens.sort_key("Mu\u0308ller, Hans")
+    assert tokens.sort_key("Mu\u0308ller, Hans") == "mueller hans"

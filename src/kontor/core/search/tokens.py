@@ -205,4 +205,4 @@ def parse_query(q: str | None) -> list[Term]:
 
 
 def sort_key(title: str) -> str:
-    return " ".join(_RAW_WORD.findall(_fold(title)))[:300]
+    return " ".join(_RAW_WORD.findall(_fold(visible(title))))[:300]
