@@ -199,3 +199,16 @@ def test_an_organization_stored_decomposed_is_found(owner):
 def test_the_sort_key_of_a_name_stored_with_invisible_characters_is_the_plain_name():
     assert tokens.sort_key("Mül\u200bler, Hans") == tokens.sort_key("Mu\u0308ller, Hans")
     assert tokens.sort_key("Mu\u0308ller, Hans") == "mueller hans"
+
+
+def test_an_unknown_country_is_its_own_error_not_the_phones(as_user, client, owner):
+    errors = form_errors(
+        as_user(owner),
+        reverse("customers:person_create"),
+        person_post(country="zz", phone="0221 1234567"),
+    )
+    assert errors == {"country": [COUNTRY]}
+    response = api_problem(
+        client, owner, "country", "zz", base={"last_name": "M", "phone": "0221 1234567"}
+    )
+    assert response.json()["errors"] == [{"field": "country", "message": COUNTRY}]

@@ -60,7 +60,9 @@ class CustomerForm(VersionedForm):
         return [name for name in self._meta.fields if name in self.fields]
 
     def _region(self) -> str:
-        return (self.data.get("country") or contact_data.DEFAULT_REGION).upper()
+        # An unknown country is an error of its own; phones are then read as German.
+        region = (self.data.get("country") or "").strip().upper()
+        return region if region in contact_data.COUNTRY_CODES else contact_data.DEFAULT_REGION
 
     def _clean_phone(self, name: str) -> str:
         return contact_data.phone_normalize(self.cleaned_data.get(name, ""), region=self._region())
