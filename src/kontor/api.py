@@ -16,7 +16,7 @@ from django.utils.translation import gettext_lazy, ngettext_lazy
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
-from kontor.core.api.auth import BearerToken, BrowserSession, RateLimited, ScopeDenied
+from kontor.core.api.auth import RateLimited, ScopeDenied, api_auth
 from kontor.core.api.errors import PROBLEM_CONTENT_TYPE, document_problems, problem
 from kontor.core.api.pagination import InvalidCursor
 from kontor.core.api.router import router as core_router
@@ -72,7 +72,7 @@ api = KontorAPI(
     title="Kontor API",
     version="1",
     urls_namespace="api",
-    auth=[BearerToken(), BrowserSession()],
+    auth=api_auth(),
     docs_url=None,  # served at /api/docs, see urls.py
     description=(
         "Scripts authenticate with `Authorization: Bearer <token>` (make one under "
@@ -80,7 +80,8 @@ api = KontorAPI(
         "`application/problem+json` (RFC 9457) with `title`, `status` and `detail`; "
         "invalid input (422) lists the fields in `errors`. Lists use cursor pagination: "
         "pass the `next_cursor` of a page as `cursor` to get the next one (`limit` 1–200). "
-        "`PATCH` takes the `version` you read and answers 409 if the record changed since."
+        "`PATCH` requires the `version` you read (`lock_version` for a process version) "
+        "and answers 409 if the record changed since; without it, 422 naming the field."
     ),
 )
 api.add_router("/", core_router)

@@ -211,8 +211,11 @@ def test_patch_by_a_teammate_is_403_and_null_subject_is_422(client, owner, teamm
     activity = ActivityFactory(person=person, author=owner, subject="Alt")
     url = f"/api/v1/activities/{activity.uuid}"
     before = state()
-    assert patch_json(client, url, {"subject": "x"}, **writer(teammate)).status_code == 403
-    response = patch_json(client, url, {"subject": None}, **writer(owner))
+    assert (
+        patch_json(client, url, {"subject": "x", "version": 1}, **writer(teammate)).status_code
+        == 403
+    )
+    response = patch_json(client, url, {"subject": None, "version": 1}, **writer(owner))
     assert response.status_code == 422
     assert state() == before
 

@@ -149,7 +149,9 @@ def test_an_outsider_gets_404_and_nothing_changes(client, owner, outsider):
     headers = writer(outsider)
     assert client.get(f"{URL}/{appointment.uuid}", **headers).status_code == 404
     assert (
-        patch_json(client, f"{URL}/{appointment.uuid}", {"title": "x"}, **headers).status_code
+        patch_json(
+            client, f"{URL}/{appointment.uuid}", {"title": "x", "version": 1}, **headers
+        ).status_code
         == 404
     )
     assert post_json(client, f"{URL}/{appointment.uuid}/cancel", {}, **headers).status_code == 404

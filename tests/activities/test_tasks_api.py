@@ -159,7 +159,7 @@ def test_api_outsider_gets_404_and_nothing_changes(client, owner, outsider):
     headers = writer(outsider)
     url = f"/api/v1/tasks/{task.uuid}"
     assert client.get(url, **headers).status_code == 404
-    assert patch_json(client, url, {"title": "x"}, **headers).status_code == 404
+    assert patch_json(client, url, {"title": "x", "version": 2}, **headers).status_code == 404
     assert client.post(f"{url}/done", **headers).status_code == 404
     assert client.delete(url, **headers).status_code == 404
     assert state() == before

@@ -470,3 +470,14 @@ def test_profile_refuses_an_address_another_user_has(client, owner, teammate):
     ]
     owner.refresh_from_db()
     assert owner.email == "owner@example.com"
+
+
+def test_profile_names_are_stored_in_nfc_without_invisible_characters(client, owner):
+    client.force_login(owner)
+    response = client.post(
+        reverse("core:profile"),
+        _profile_data(owner, first_name="\u202eJo\u0308rg\u200b", last_name="\ufeffMu\u0308ller"),
+    )
+    assert response.status_code == 302
+    owner.refresh_from_db()
+    assert (owner.first_name, owner.last_name) == ("Jörg", "Müller")

@@ -291,7 +291,7 @@ def test_api_person_has_no_uuid_of_a_hidden_organization(client, owner, admin, p
 def test_api_patch_with_null_keeps_a_hidden_organization(client, owner, person, hidden_org):
     response = client.patch(
         f"/api/v1/persons/{person.uuid}",
-        {"organization": None, "city": "Bonn"},
+        {"organization": None, "city": "Bonn", "version": 1},
         content_type="application/json",
         **writer(owner),
     )
@@ -308,7 +308,7 @@ def test_api_patch_cannot_replace_a_hidden_organization(client, owner, person, h
     mine = owned_by(OrganizationFactory, owner)
     response = client.patch(
         f"/api/v1/persons/{person.uuid}",
-        {"organization": str(mine.uuid)},
+        {"organization": str(mine.uuid), "version": 1},
         content_type="application/json",
         **writer(owner),
     )

@@ -97,3 +97,23 @@ def test_views_are_per_list(client, owner):
         ).status_code
         == 404
     )
+
+
+def test_a_read_only_user_may_not_share_a_view_with_the_team(client, readonly, teammate):
+    response = save(client, readonly, "Ours", "city=b", shared=True)
+    assert response.status_code == 302
+    assert not SavedView.objects.exists()
+    assert menu(client, teammate) == []
+
+
+def test_a_read_only_user_keeps_personal_views_and_is_not_offered_sharing(client, readonly):
+    save(client, readonly, "Mine", "city=a")
+    assert menu(client, readonly) == ["Mine"]
+    page = client.get(PERSONS)
+    assert page.context["may_share_views"] is False
+    assert b'name="shared"' not in page.content
+
+
+def test_a_sales_rep_is_offered_sharing(client, owner):
+    client.force_login(owner)
+    assert b'name="shared"' in client.get(PERSONS).content

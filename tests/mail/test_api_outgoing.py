@@ -93,7 +93,7 @@ def test_someone_elses_template_is_404(client, owner, teammate):
     template = templates.template_create(actor=teammate, name="Fremd", subject="S", body="B")
     url = f"/api/v1/email-templates/{template.uuid}"
     assert client.get(url, **reader(owner)).status_code == 404
-    assert patch_json(client, url, {"name": "X"}, **writer(owner)).status_code == 404
+    assert patch_json(client, url, {"name": "X", "version": 1}, **writer(owner)).status_code == 404
 
 
 def test_send_with_a_template_is_202_and_arrives(

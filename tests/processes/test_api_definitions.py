@@ -150,7 +150,7 @@ def test_patch_a_draft_with_optimistic_locking(client, manager):
     assert response.json()["current_version"] == 2
     assert process.versions.get().goal == "Neu"
     # Unknown fields are refused.
-    assert patch_json(client, url, {"name": "x"}, **headers).status_code == 422
+    assert patch_json(client, url, {"name": "x", "lock_version": 2}, **headers).status_code == 422
 
 
 def test_patch_a_published_version_is_refused(client, manager):
@@ -158,7 +158,10 @@ def test_patch_a_published_version_is_refused(client, manager):
     services.version_publish(actor=manager, version=process.versions.get())
     before = state()
     response = patch_json(
-        client, f"/api/v1/processes/{process.uuid}/versions/1", {"goal": "x"}, **writer(manager)
+        client,
+        f"/api/v1/processes/{process.uuid}/versions/1",
+        {"goal": "x", "lock_version": 1},
+        **writer(manager),
     )
     assert response.status_code == 422
     assert response.json()["errors"] == [
@@ -222,7 +225,12 @@ def test_writes_need_processes_manage_and_a_writing_token(client, manager, owner
         post_json(client, "/api/v1/processes", {"name": "X", "goal": "Y"}, **rep).status_code == 403
     )
     assert (
-        patch_json(client, f"/api/v1/processes/{process.uuid}/versions/1", {"goal": "x"}, **rep)
+        patch_json(
+            client,
+            f"/api/v1/processes/{process.uuid}/versions/1",
+            {"goal": "x", "lock_version": 1},
+            **rep,
+        )
     ).status_code == 403
     assert (
         client.post(f"/api/v1/processes/{process.uuid}/versions/1/publish", **rep).status_code

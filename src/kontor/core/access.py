@@ -4,7 +4,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import Model
 from django.http import Http404
 
-from kontor.core.permissions import ALL_CAPABILITIES, Visibility
+from kontor.core.permissions import ALL_CAPABILITIES, READ_CAPABILITIES, Visibility
 
 
 def record_visibility(user) -> str:
@@ -29,6 +29,12 @@ def capabilities(user) -> frozenset[str]:
 
 def user_can(user, capability: str) -> bool:
     return capability in capabilities(user)
+
+
+def user_may_write(user) -> bool:
+    """False for a read-only role: one that grants nothing beyond looking. Such a user
+    changes nothing others see (e.g. shares no saved view with the team)."""
+    return bool(capabilities(user) - READ_CAPABILITIES)
 
 
 def team_ids(user) -> list[int]:

@@ -7,9 +7,46 @@ from django.contrib.auth import password_validation
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
-from kontor.core import queries
+from kontor.core import normalize, queries
 from kontor.core.models import Role, Team, TokenScope, User
 from kontor.core.models.users import time_zone_choices
+
+
+class NormalizedInputMixin:
+    """Text arrives as it will be stored: NFC everywhere, and the ``name_fields``
+    without invisible format characters (core.normalize.clean_name). Done on the
+    submitted data, before the fields clean it, so that a name of only spaces or
+    invisible characters is refused as missing — as the API refuses it."""
+
+    name_fields: tuple[str, ...] = ()
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.is_bound:
+            # A password is compared byte for byte: it stays as typed.
+            secret = {
+                name
+                for name, field in self.fields.items()
+                if isinstance(field.widget, forms.PasswordInput)
+            }
+            self.data = normalized_data(self.data, self.name_fields, keep=secret)
+
+
+def normalized_data(data, name_fields=(), keep=frozenset()):
+    """A copy of submitted form data in NFC, ``name_fields`` also cleaned as names;
+    the fields in ``keep`` as they are."""
+    data = data.copy()
+    for key in list(data.keys()):
+        if key in keep:
+            continue
+        clean = normalize.clean_name if key in name_fields else normalize.nfc
+        values = data.getlist(key) if hasattr(data, "getlist") else [data[key]]
+        values = [clean(v) if isinstance(v, str) else v for v in values]
+        if hasattr(data, "setlist"):
+            data.setlist(key, values)
+        else:
+            data[key] = values[0]
+    return data
 
 
 class TimeZoneField(forms.ChoiceField):
@@ -32,8 +69,10 @@ class UniqueEmailMixin:
         return email
 
 
-class UserForm(UniqueEmailMixin, forms.ModelForm):
+class UserForm(NormalizedInputMixin, UniqueEmailMixin, forms.ModelForm):
     """Edit a user (administration)."""
+
+    name_fields = ("first_name", "last_name")
 
     time_zone = TimeZoneField()
 
@@ -139,7 +178,8 @@ class TeamForm(forms.ModelForm):
         }
 
 
-class ProfileForm(UniqueEmailMixin, forms.ModelForm):
+class ProfileForm(NormalizedInputMixin, UniqueEmailMixin, forms.ModelForm):
+    name_fields = ("first_name", "last_name")
     time_zone = TimeZoneField()
 
     class Meta:

@@ -24,6 +24,47 @@ class ContentSecurityPolicyMiddleware:
         return response
 
 
+# Browser features Kontor never uses: a page (or injected content) may not ask for them.
+PERMISSIONS_POLICY = ", ".join(
+    f"{feature}=()"
+    for feature in (
+        "accelerometer",
+        "autoplay",
+        "camera",
+        "display-capture",
+        "geolocation",
+        "gyroscope",
+        "magnetometer",
+        "microphone",
+        "midi",
+        "payment",
+        "publickey-credentials-get",
+        "screen-wake-lock",
+        "serial",
+        "usb",
+        "xr-spatial-tracking",
+    )
+)
+
+
+class PrivateResponseHeadersMiddleware:
+    """Every answer denies the browser features above (``Permissions-Policy``); an
+    answer to a signed-in user or a token is ``Cache-Control: no-store``, so customer
+    data stays out of the browser's and proxies' caches (and the back button after
+    logout). A view that chose its own caching keeps it."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        response.setdefault("Permissions-Policy", PERMISSIONS_POLICY)
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated:
+            response.setdefault("Cache-Control", "no-store")
+        return response
+
+
 class RequestSizeLimitMiddleware:
     """Refuses an oversize body before anything reads it, with 413 and a clear message
     (in the API's problem format for API paths)."""

@@ -53,7 +53,8 @@ _STREET = re.compile(r"(stra(?:ss|ß)e|str\.?)(?=\s|\d|$)")
 
 def fold(text: str) -> str:
     """Lower case, German umlauts spelled out (ü → ue), other accents dropped."""
-    text = (text or "").lower().translate(_UMLAUT_FOLD)
+    # NFC first: a decomposed "u" + "◌̈" is an "ü" too.
+    text = unicodedata.normalize("NFC", text or "").lower().translate(_UMLAUT_FOLD)
     text = unicodedata.normalize("NFKD", text)
     return "".join(c for c in text if not unicodedata.combining(c))
 
@@ -62,6 +63,51 @@ def strip_accents(text: str) -> str:
     """Lower case with umlauts reduced to their base letter (ü → u): "Muller"."""
     text = unicodedata.normalize("NFKD", (text or "").lower().replace("ß", "ss"))
     return "".join(c for c in text if not unicodedata.combining(c))
+
+
+# --- Text as typed -----------------------------------------------------------------------
+# Stored text is NFC: "Müller" typed on a Mac (u + combining diaeresis) and on Windows
+# is one name. Names also lose the invisible format characters (Unicode category Cf):
+# bidi overrides, embeddings and isolates that make "Müller" display as "rellüM" or
+# disguise a file name, zero-width spaces and joiners that make two equal-looking
+# names differ, the BOM and the soft hyphen.
+
+# Zero-width non-joiner and joiner: needed between the letters of some scripts
+# (Persian, Indic); in Latin names they only hide differences.
+_JOINERS = {"\u200c", "\u200d"}
+
+
+def nfc(text: str) -> str:
+    return unicodedata.normalize("NFC", text) if text and not text.isascii() else text
+
+
+def _keeps_joiner(text: str, i: int) -> bool:
+    before, after = text[i - 1 : i], text[i + 1 : i + 2]
+    return all(
+        c and not c.isascii() and unicodedata.category(c)[0] in "LM" for c in (before, after)
+    ) and not (_latin(before) or _latin(after))
+
+
+def _latin(char: str) -> bool:
+    return "LATIN" in unicodedata.name(char, "")
+
+
+def visible(text: str) -> str:
+    """``text`` in NFC without invisible format characters."""
+    text = nfc(text or "")
+    if text.isascii():
+        return text
+    return "".join(
+        c
+        for i, c in enumerate(text)
+        if unicodedata.category(c) != "Cf" or (c in _JOINERS and _keeps_joiner(text, i))
+    )
+
+
+def clean_name(text: str) -> str:
+    """A name as stored: visible characters in NFC, without surrounding white space
+    (a name of spaces only becomes "")."""
+    return visible(text).strip()
 
 
 def words(text: str) -> list[str]:

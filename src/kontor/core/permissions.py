@@ -45,6 +45,16 @@ class Visibility(models.TextChoices):
 
 C = Capability
 ALL_CAPABILITIES = [c.value for c in Capability]
+# Capabilities that only let a user look: a role with nothing beyond them reads only.
+READ_CAPABILITIES = frozenset(
+    {
+        C.CUSTOMERS_VIEW,
+        C.CUSTOMERS_EXPORT,
+        C.CUSTOMERS_PSYCHOGRAPHIC,
+        C.ANALYTICS_VIEW,
+        C.AUDIT_VIEW,
+    }
+)
 
 DEFAULT_ROLES: dict[str, dict] = {
     RoleCode.ADMINISTRATOR: {"visibility": Visibility.ALL, "capabilities": ALL_CAPABILITIES},

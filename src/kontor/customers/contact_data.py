@@ -1,12 +1,17 @@
 """Checking and normalising contact data the same way for forms, API and vCard import:
-phones in E.164, German postal codes, VAT IDs. Each checker returns the value to store
+phones in E.164, German postal codes, VAT IDs, countries (ISO 3166), languages and
+birth dates. Each checker returns the value to store
 or raises ValidationError with a message in the user's language."""
 
+import datetime
 import re
 
 import phonenumbers
+from django.conf.locale import LANG_INFO
 from django.core.exceptions import ValidationError
+from django.utils import timezone
 from django.utils.translation import gettext as _
+from phonenumbers.geodata.locale import LOCALE_DATA
 
 DEFAULT_REGION = "DE"
 
@@ -78,6 +83,42 @@ def vat_id_normalize(value: str) -> str:
         raise ValidationError(
             _("Enter a VAT ID with its country prefix, e.g. DE123456789 or ATU12345678.")
         )
+    return value
+
+
+# ISO 3166-1 alpha-2: phonenumbers names every country in its locale data; "AN"
+# (Netherlands Antilles) was withdrawn from the standard in 2010.
+COUNTRY_CODES = frozenset(LOCALE_DATA) - {"AN"}
+# The languages Django knows by code (de, en, fr, pt-br, zh-hans …).
+LANGUAGE_CODES = frozenset(LANG_INFO)
+EARLIEST_BIRTH_DATE = datetime.date(1900, 1, 1)
+
+
+def country_normalize(value: str) -> str:
+    """An ISO 3166 country code in upper case ("de" → "DE"); "" stays "" (the model
+    says whether a country is required)."""
+    value = (value or "").strip().upper()
+    if value and value not in COUNTRY_CODES:
+        raise ValidationError(_("Enter a country as its ISO 3166 code, e.g. DE, AT or CH."))
+    return value
+
+
+def language_normalize(value: str) -> str:
+    """A language code Kontor knows, in lower case ("DE" → "de", "pt-BR" → "pt-br")."""
+    value = (value or "").strip().lower().replace("_", "-")
+    if value and value not in LANGUAGE_CODES:
+        raise ValidationError(_("Enter a language as its code, e.g. de, en or fr."))
+    return value
+
+
+def birth_date_check(value: datetime.date | None) -> datetime.date | None:
+    """A birth date lies between 1900 and today."""
+    if value is None:
+        return None
+    if value > timezone.localdate():
+        raise ValidationError(_("A birth date cannot lie in the future."))
+    if value < EARLIEST_BIRTH_DATE:
+        raise ValidationError(_("Enter a birth date from 1900 on."))
     return value
 
 

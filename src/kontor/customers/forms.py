@@ -5,6 +5,7 @@ from django.utils.translation import gettext_lazy
 
 from kontor.core import customfields
 from kontor.core.access import user_can
+from kontor.core.forms import NormalizedInputMixin
 from kontor.core.permissions import Capability
 from kontor.customers import contact_data
 from kontor.customers.models import (
@@ -16,12 +17,13 @@ from kontor.customers.models import (
     Person,
     Tag,
 )
+from kontor.customers.services import NAME_FIELDS
 
 DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 CUSTOM_PREFIX = "cf_"
 
 
-class VersionedForm(forms.ModelForm):
+class VersionedForm(NormalizedInputMixin, forms.ModelForm):
     """Carries the record version the user started editing from."""
 
     version = forms.IntegerField(widget=forms.HiddenInput, required=False)
@@ -58,7 +60,9 @@ class CustomerForm(VersionedForm):
         return [name for name in self._meta.fields if name in self.fields]
 
     def _region(self) -> str:
-        return (self.data.get("country") or contact_data.DEFAULT_REGION).upper()
+        # An unknown country is an error of its own; phones are then read as German.
+        region = (self.data.get("country") or "").strip().upper()
+        return region if region in contact_data.COUNTRY_CODES else contact_data.DEFAULT_REGION
 
     def _clean_phone(self, name: str) -> str:
         return contact_data.phone_normalize(self.cleaned_data.get(name, ""), region=self._region())
@@ -67,6 +71,9 @@ class CustomerForm(VersionedForm):
         return contact_data.postal_code_normalize(
             self.cleaned_data.get("postal_code", ""), country=self._region()
         )
+
+    def clean_country(self) -> str:
+        return contact_data.country_normalize(self.cleaned_data.get("country", ""))
 
     def clean(self):
         cleaned = super().clean()
@@ -108,6 +115,7 @@ def _keep_hidden_link(form: CustomerForm, name: str) -> None:
 
 class OrganizationForm(CustomerForm):
     phone_fields = ("phone",)
+    name_fields = NAME_FIELDS[Organization]
 
     class Meta:
         model = Organization
@@ -159,6 +167,7 @@ class OrganizationForm(CustomerForm):
 
 class PersonForm(CustomerForm):
     phone_fields = ("phone", "mobile")
+    name_fields = NAME_FIELDS[Person]
 
     class Meta:
         model = Person
@@ -203,6 +212,12 @@ class PersonForm(CustomerForm):
         if not self.may_see_psychographic:
             for name in PSYCHOGRAPHIC_FIELDS:
                 del self.fields[name]
+
+    def clean_language(self) -> str:
+        return contact_data.language_normalize(self.cleaned_data.get("language", ""))
+
+    def clean_birth_date(self):
+        return contact_data.birth_date_check(self.cleaned_data.get("birth_date"))
 
     def clean(self):
         cleaned = super().clean()

@@ -14,7 +14,7 @@ from ninja import Field, Schema
 from kontor.core import customfields
 from kontor.core.access import user_can
 from kontor.core.api.pagination import CursorPage
-from kontor.core.api.schemas import InputSchema
+from kontor.core.api.schemas import InputSchema, Name, RequiredName
 from kontor.core.permissions import Capability
 from kontor.customers import queries
 from kontor.customers.models import (
@@ -25,7 +25,10 @@ from kontor.customers.models import (
     Person,
 )
 
-VERSION_HELP = "Optimistic locking: the `version` you read. If the record changed since, 409."
+VERSION_HELP = (
+    "Required (optimistic locking): the `version` you read. If the record changed since, "
+    "409; without it, 422."
+)
 
 
 def _text(model, name: str, default: Any = None, **kwargs) -> Any:
@@ -97,8 +100,8 @@ def _tags_out(obj) -> list[str]:
 
 
 class OrganizationIn(InputSchema):
-    name: str = _org("name", ..., min_length=1)
-    legal_name: str = _org("legal_name", "")
+    name: RequiredName = _org("name", ..., min_length=1)
+    legal_name: Name = _org("legal_name", "")
     kind: str = _org("kind", "business")
     status: str = _org("status", "prospect")
     industry: str = _org("industry", "")
@@ -118,8 +121,8 @@ class OrganizationIn(InputSchema):
 
 
 class OrganizationPatch(InputSchema):
-    name: str = _org("name", min_length=1)
-    legal_name: str = _org("legal_name")
+    name: RequiredName = _org("name", min_length=1)
+    legal_name: Name = _org("legal_name")
     kind: str = _org("kind")
     status: str = _org("status")
     industry: str = _org("industry")
@@ -136,7 +139,7 @@ class OrganizationPatch(InputSchema):
     vat_id: str = _org("vat_id")
     tags: list[str] = Field(None, description=TAGS_HELP)
     custom: dict[str, Any] = Field(None, description=CUSTOM_HELP)
-    version: int | None = Field(None, description=VERSION_HELP)
+    version: int = Field(..., description=VERSION_HELP)
 
 
 class OrganizationOut(Schema):
@@ -210,9 +213,9 @@ class PsychographicOut(Schema):
 
 class PersonIn(InputSchema):
     salutation: str = _person("salutation", "", description="mr (Herr), ms (Frau), diverse.")
-    title: str = _person("title", "", description="e.g. Dr., Prof.")
-    first_name: str = _person("first_name", "")
-    last_name: str = _person("last_name", ..., min_length=1)
+    title: Name = _person("title", "", description="e.g. Dr., Prof.")
+    first_name: Name = _person("first_name", "")
+    last_name: RequiredName = _person("last_name", ..., min_length=1)
     organization: UUID | None = Field(
         None, description="The `uuid` of the primary organization (also a contact role)."
     )
@@ -240,9 +243,9 @@ class PersonIn(InputSchema):
 
 class PersonPatch(InputSchema):
     salutation: str = _person("salutation")
-    title: str = _person("title")
-    first_name: str = _person("first_name")
-    last_name: str = _person("last_name", min_length=1)
+    title: Name = _person("title")
+    first_name: Name = _person("first_name")
+    last_name: RequiredName = _person("last_name", min_length=1)
     organization: UUID | None = Field(
         None, description="The `uuid` of an organization; null unlinks."
     )
@@ -266,7 +269,7 @@ class PersonPatch(InputSchema):
     psychographic: PsychographicPatch = Field(None, description=PSYCHOGRAPHIC_HELP)
     tags: list[str] = Field(None, description=TAGS_HELP)
     custom: dict[str, Any] = Field(None, description=CUSTOM_HELP)
-    version: int | None = Field(None, description=VERSION_HELP)
+    version: int = Field(..., description=VERSION_HELP)
 
 
 class PersonOut(Schema):

@@ -7,7 +7,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils.translation import gettext as _
 
-from kontor.core import audit, customfields, search
+from kontor.core import audit, customfields, normalize, search
 from kontor.core.access import user_can
 from kontor.core.models import AuditAction
 from kontor.core.permissions import Capability
@@ -44,6 +44,11 @@ def _require_psychographic(model, actor, data: dict[str, Any]) -> None:
 
 # The phone fields of each model, stored in E.164.
 _PHONE_FIELDS = {Person: ("phone", "mobile"), Organization: ("phone",)}
+# Names as stored: NFC, without invisible format characters (core.normalize.clean_name).
+NAME_FIELDS = {
+    Person: ("title", "first_name", "last_name"),
+    Organization: ("name", "legal_name"),
+}
 
 
 def _validate(record, *, fields, custom=None, partial: bool = True) -> None:
@@ -69,7 +74,16 @@ def _validate(record, *, fields, custom=None, partial: bool = True) -> None:
         except ValidationError as exc:
             errors[name] = exc.messages
 
+    for name in NAME_FIELDS[type(record)]:
+        # Forms and API clean names already; this catches the other ways in (vCard).
+        check(name, normalize.clean_name)
+    check("country", contact_data.country_normalize)
+    if isinstance(record, Person):
+        check("language", contact_data.language_normalize)
+        check("birth_date", contact_data.birth_date_check)
     country = record.country or contact_data.DEFAULT_REGION
+    if "country" in errors:
+        country = contact_data.DEFAULT_REGION
     for name in _PHONE_FIELDS.get(type(record), ()):
         check(name, lambda v: contact_data.phone_normalize(v, region=country))
     if "country" in fields:

@@ -19,6 +19,7 @@ from kontor.activities.queries import activities as queries
 from kontor.activities.services import activities as services
 from kontor.activities.services import attachments as attachment_services
 from kontor.core.access import get_object_for_user, user_can
+from kontor.core.api.auth import requires
 from kontor.core.api.datetimes import StorableDateTime
 from kontor.core.api.errors import problem
 from kontor.core.api.pagination import MAX_CURSOR_LENGTH, MAX_LIMIT, CursorPage
@@ -28,7 +29,10 @@ from kontor.customers.models import Organization, Person
 
 router = Router(tags=["activities"])
 
-VERSION_HELP = "Optimistic locking: the `version` you read. If the activity changed since, 409."
+VERSION_HELP = (
+    "Required (optimistic locking): the `version` you read. If the activity changed "
+    "since, 409; without it, 422."
+)
 KIND_SCHEMA = {"enum": list(ActivityKind.values)}
 
 
@@ -137,7 +141,7 @@ class ActivityPatch(InputSchema):
     internal_participants: list[str] = Field(None, description="Usernames; replaces them.")
     external_participants: list[UUID] = Field(None, description="Person uuids; replaces them.")
     private: bool = None
-    version: int | None = Field(None, description=VERSION_HELP)
+    version: int = Field(..., description=VERSION_HELP)
 
 
 def _require(request: HttpRequest, capability: str) -> None:
@@ -218,6 +222,7 @@ def activity_list(request: HttpRequest, params: Query[ActivityListParams]):
 
 
 @router.post("/activities", response={201: ActivityOut}, summary="Log an activity")
+@requires(Capability.ACTIVITIES_EDIT)
 def activity_create(request: HttpRequest, payload: ActivityIn):
     _require(request, Capability.ACTIVITIES_EDIT)
     data = payload.dict()
@@ -241,6 +246,7 @@ def activity_get(request: HttpRequest, uuid: UUID):
 
 
 @router.patch("/activities/{uuid:uuid}", response=ActivityOut, summary="Change an activity")
+@requires(Capability.CUSTOMERS_VIEW, Capability.ACTIVITIES_EDIT)
 def activity_update(request: HttpRequest, uuid: UUID, payload: ActivityPatch):
     """The author, or a role that may delete customers."""
     _require(request, Capability.CUSTOMERS_VIEW)
@@ -274,6 +280,7 @@ def activity_update(request: HttpRequest, uuid: UUID, payload: ActivityPatch):
 
 
 @router.delete("/activities/{uuid:uuid}", response={204: None}, summary="Delete an activity")
+@requires(Capability.CUSTOMERS_VIEW, Capability.ACTIVITIES_EDIT)
 def activity_delete(request: HttpRequest, uuid: UUID):
     _require(request, Capability.CUSTOMERS_VIEW)
     activity = queries.activity_get(user=request.auth, uuid=uuid)
@@ -288,6 +295,7 @@ def activity_delete(request: HttpRequest, uuid: UUID):
     description="Multipart form with `file`. Executables and scripts are refused (422), "
     "as is a file over the size limit.",
 )
+@requires(Capability.CUSTOMERS_VIEW, Capability.ACTIVITIES_EDIT)
 def activity_attachment_create(request: HttpRequest, uuid: UUID, file: File[UploadedFile]):
     _require(request, Capability.CUSTOMERS_VIEW)
     activity = queries.activity_get(user=request.auth, uuid=uuid)

@@ -22,6 +22,7 @@ from kontor.activities.models import ActivityKind, Appointment, AppointmentStatu
 from kontor.activities.queries import appointments as queries
 from kontor.activities.services import appointments as services
 from kontor.core.access import get_object_for_user, user_can
+from kontor.core.api.auth import requires
 from kontor.core.api.datetimes import StorableDateTime
 from kontor.core.api.errors import problem
 from kontor.core.api.pagination import MAX_CURSOR_LENGTH, MAX_LIMIT, CursorPage, paginate
@@ -117,7 +118,9 @@ class AppointmentIn(InputSchema):
 
 
 class AppointmentPatch(InputSchema):
-    version: int | None = Field(None, description="The `version` you read.")
+    version: int = Field(
+        ..., description="Required: the `version` you read; 409 if the appointment changed since."
+    )
     title: str | None = None
     starts_at: StorableDateTime | None = None
     ends_at: StorableDateTime | None = None
@@ -218,6 +221,7 @@ def appointment_list(request: HttpRequest, params: Query[AppointmentListParams])
 
 
 @router.post("/appointments", response={201: AppointmentOut}, summary="Plan an appointment")
+@requires(Capability.ACTIVITIES_EDIT)
 def appointment_create(request: HttpRequest, payload: AppointmentIn):
     _require(request, Capability.ACTIVITIES_EDIT)
     appointment = services.appointment_create(
@@ -246,6 +250,7 @@ def appointment_get(request: HttpRequest, uuid: UUID):
 
 
 @router.patch("/appointments/{uuid:uuid}", response=AppointmentOut, summary="Change an appointment")
+@requires(Capability.ACTIVITIES_EDIT)
 def appointment_update(request: HttpRequest, uuid: UUID, payload: AppointmentPatch):
     _require(request, Capability.ACTIVITIES_EDIT)
     appointment = _one(request, uuid)
@@ -291,6 +296,7 @@ def appointment_update(request: HttpRequest, uuid: UUID, payload: AppointmentPat
 @router.post(
     "/appointments/{uuid:uuid}/cancel", response=AppointmentOut, summary="Cancel an appointment"
 )
+@requires(Capability.ACTIVITIES_EDIT)
 def appointment_cancel(request: HttpRequest, uuid: UUID, payload: CancelIn):
     _require(request, Capability.ACTIVITIES_EDIT)
     services.appointment_cancel(
@@ -308,6 +314,7 @@ def appointment_cancel(request: HttpRequest, uuid: UUID, payload: CancelIn):
     response={201: ReportOut},
     summary="Write the visit report",
 )
+@requires(Capability.ACTIVITIES_EDIT)
 def appointment_report(request: HttpRequest, uuid: UUID, payload: ReportIn):
     _require(request, Capability.ACTIVITIES_EDIT)
     activity = services.appointment_report(

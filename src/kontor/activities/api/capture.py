@@ -19,6 +19,7 @@ from kontor.activities.services.capture import (
     resolve_choice,
 )
 from kontor.core.access import user_can
+from kontor.core.api.auth import requires
 from kontor.core.api.schemas import InputSchema
 from kontor.core.permissions import Capability
 from kontor.customers.models import Organization, Person
@@ -86,6 +87,7 @@ def _assignee(username: str | None):
     "fields are never overwritten), logs the trade-fair conversation and creates the "
     "follow-up task, all in one transaction.",
 )
+@requires(Capability.ACTIVITIES_EDIT)
 def capture_create(request: HttpRequest, payload: CaptureIn):
     user = request.auth
     if not user_can(user, Capability.ACTIVITIES_EDIT):

@@ -17,6 +17,7 @@ from kontor.activities.models import Recurrence, Task, TaskPriority, TaskStatus
 from kontor.activities.queries import tasks as queries
 from kontor.activities.services import tasks as services
 from kontor.core.access import get_object_for_user, user_can
+from kontor.core.api.auth import requires
 from kontor.core.api.errors import problem
 from kontor.core.api.pagination import MAX_CURSOR_LENGTH, MAX_LIMIT, CursorPage, paginate
 from kontor.core.api.schemas import InputSchema
@@ -130,8 +131,8 @@ class TaskPatch(InputSchema):
     recurrence_interval: int | None = Field(None, ge=1, le=services.MAX_RECURRENCE_INTERVAL)
     person: UUID | None = None
     organization: UUID | None = None
-    version: int | None = Field(
-        None, description="The version you read; a 409 if someone changed the task since."
+    version: int = Field(
+        ..., description="Required: the version you read; a 409 if someone changed the task since."
     )
 
 
@@ -207,6 +208,7 @@ def task_list(request: HttpRequest, params: Query[TaskListParams]):
 
 
 @router.post("/tasks", response={201: TaskOut}, summary="Create a task")
+@requires(Capability.ACTIVITIES_EDIT)
 def task_create(request: HttpRequest, payload: TaskIn):
     _require(request, Capability.ACTIVITIES_EDIT)
     task = services.task_create(
@@ -232,6 +234,7 @@ def task_get(request: HttpRequest, uuid: UUID):
 
 
 @router.patch("/tasks/{uuid:uuid}", response=TaskOut, summary="Change a task")
+@requires(Capability.ACTIVITIES_EDIT)
 def task_update(request: HttpRequest, uuid: UUID, payload: TaskPatch):
     task = _task(request, uuid)
     _require(request, Capability.ACTIVITIES_EDIT)
@@ -269,6 +272,7 @@ def task_update(request: HttpRequest, uuid: UUID, payload: TaskPatch):
 
 
 @router.delete("/tasks/{uuid:uuid}", response={204: None}, summary="Delete a task")
+@requires(Capability.ACTIVITIES_EDIT)
 def task_delete(request: HttpRequest, uuid: UUID):
     task = _task(request, uuid)
     _require(request, Capability.ACTIVITIES_EDIT)
@@ -277,6 +281,7 @@ def task_delete(request: HttpRequest, uuid: UUID):
 
 
 @router.post("/tasks/{uuid:uuid}/done", response=TaskOut, summary="Mark a task done")
+@requires(Capability.ACTIVITIES_EDIT)
 def task_done(request: HttpRequest, uuid: UUID):
     task = _task(request, uuid)
     _require(request, Capability.ACTIVITIES_EDIT)
@@ -284,6 +289,7 @@ def task_done(request: HttpRequest, uuid: UUID):
 
 
 @router.post("/tasks/{uuid:uuid}/reopen", response=TaskOut, summary="Open a done task again")
+@requires(Capability.ACTIVITIES_EDIT)
 def task_reopen(request: HttpRequest, uuid: UUID):
     task = _task(request, uuid)
     _require(request, Capability.ACTIVITIES_EDIT)

@@ -1,14 +1,22 @@
-"""Bearer-token authentication for scripts (``Authorization: Bearer <token>``)."""
+"""Bearer-token authentication for scripts (``Authorization: Bearer <token>``), the
+browser session for the app's own scripts, and ``requires``: the role's permission
+for an operation, checked with the authentication — before the body is read."""
 
+import copy
 import secrets
+from collections.abc import Callable
 from datetime import timedelta
 
 from django.conf import settings
+from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.http import HttpRequest
 from django.utils import timezone, translation
+from django.utils.translation import gettext as _
 from ninja.security import HttpBearer, SessionAuth
+from ninja.utils import contribute_operation_callback
 
+from kontor.core.access import user_can
 from kontor.core.api.ratelimit import check_rate
 from kontor.core.models import ApiToken, TokenScope
 
@@ -48,7 +56,30 @@ def token_revoke(*, token: ApiToken) -> None:
         token.save(update_fields=["revoked_at"])
 
 
-class BearerToken(HttpBearer):
+# A capability ("customers.edit") or a test of the user (``may_use_templates``).
+Check = str | Callable[..., bool]
+
+
+class _Authorizes:
+    """Refuses a user whose role lacks one of ``checks`` (403), as part of the
+    authentication: ninja authenticates before it validates the body, so a user who
+    may not write hears 403, not 422 about a body they may not send anyway."""
+
+    checks: tuple[Check, ...] = ()
+
+    def with_checks(self, checks: tuple[Check, ...]):
+        authorizing = copy.copy(self)
+        authorizing.checks = tuple(checks)
+        return authorizing
+
+    def authorize(self, user) -> None:
+        for check in self.checks:
+            allowed = user_can(user, check) if isinstance(check, str) else check(user)
+            if not allowed:
+                raise PermissionDenied(_("Your role does not allow this."))
+
+
+class BearerToken(_Authorizes, HttpBearer):
     def authenticate(self, request: HttpRequest, token: str):
         try:
             api_token = (
@@ -73,10 +104,11 @@ class BearerToken(HttpBearer):
             ApiToken.objects.filter(pk=api_token.pk).update(last_used_at=now)
         request.user = api_token.user
         request.api_token = api_token
+        self.authorize(api_token.user)
         return api_token.user
 
 
-class BrowserSession(SessionAuth):
+class BrowserSession(_Authorizes, SessionAuth):
     """The signed-in browser session (for the docs page and the app's own scripts).
 
     ninja's SessionAuth checks CSRF before it looks for a session, so a script that
@@ -88,4 +120,39 @@ class BrowserSession(SessionAuth):
         user = getattr(request, "user", None)
         if user is None or not user.is_authenticated:
             return None
-        return super().__call__(request)
+        authenticated = super().__call__(request)
+        if authenticated:
+            self.authorize(authenticated)
+        return authenticated
+
+
+def api_auth(*checks: Check) -> list:
+    """The API's ways to authenticate; with ``checks``, also the permissions."""
+    return [BearerToken().with_checks(checks), BrowserSession().with_checks(checks)]
+
+
+def requires(*checks: Check):
+    """The permissions a write operation needs, checked before its body is read.
+    Below the router's decorator::
+
+        @router.post("/persons", ...)
+        @requires(Capability.CUSTOMERS_EDIT)
+        def person_create(request, payload: PersonIn): ...
+
+    The view and the service still check what depends on the record (its owner,
+    its team); this is the part that depends on the role alone."""
+
+    def apply(operation) -> None:
+        operation.auth_param = api_auth(*checks)
+        operation._set_auth(operation.auth_param)
+
+    def decorate(view):
+        operation = getattr(view, "_ninja_operation", None)
+        if operation is not None:  # written above the router's decorator
+            apply(operation)
+        else:
+            contribute_operation_callback(view, apply)
+        view._kontor_requires = checks  # for the test that every write declares it
+        return view
+
+    return decorate

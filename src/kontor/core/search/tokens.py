@@ -16,7 +16,7 @@ import functools
 import re
 from collections.abc import Iterable, Mapping, Sequence
 
-from kontor.core.normalize import cologne_phonetic, digits, fold, spellings
+from kontor.core.normalize import cologne_phonetic, digits, fold, spellings, visible
 
 PHONETIC = "φ"
 # Like PHONETIC: a letter no folded word contains, kept inside the token by both
@@ -84,7 +84,9 @@ def _word_tokens(raw: str) -> tuple[str, ...]:
 def _text_tokens(text: str) -> tuple[str, ...]:
     """Cached too: cities, first names and company names repeat."""
     found: list[str] = []
-    for raw in _RAW_WORD.findall((text or "")[:MAX_FIELD_LENGTH].lower()):
+    # NFC: a decomposed "Mu\u0308ller" would split at the combining mark ("mu", "ller");
+    # so would a name at a zero-width space.
+    for raw in _RAW_WORD.findall(visible((text or "")[:MAX_FIELD_LENGTH]).lower()):
         found.extend(_word_tokens(raw))
     return tuple(found)
 
@@ -163,7 +165,7 @@ class Term:
 
 def clean_query(q: str | None) -> str:
     """The query as a user meant it: no control characters, bounded length."""
-    text = "".join(c if c.isprintable() else " " for c in (q or "")[:MAX_QUERY_LENGTH])
+    text = "".join(c if c.isprintable() else " " for c in visible((q or "")[:MAX_QUERY_LENGTH]))
     return " ".join(text.split())
 
 
@@ -203,4 +205,4 @@ def parse_query(q: str | None) -> list[Term]:
 
 
 def sort_key(title: str) -> str:
-    return " ".join(_RAW_WORD.findall(_fold(title)))[:300]
+    return " ".join(_RAW_WORD.findall(_fold(visible(title))))[:300]

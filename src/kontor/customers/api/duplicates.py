@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema, Status
 
 from kontor.core.access import user_can
+from kontor.core.api.auth import requires
 from kontor.core.api.errors import problem
 from kontor.core.api.pagination import CursorPage, paginate
 from kontor.core.api.schemas import InputSchema
@@ -138,6 +139,7 @@ def duplicate_list(request: HttpRequest, params: Query[PairParams]):
 
 
 @router.post("/duplicates/{pair_id}/dismiss", response={204: None}, summary="Not a duplicate")
+@requires(Capability.CUSTOMERS_VIEW, Capability.CUSTOMERS_EDIT)
 def duplicate_dismiss(request: HttpRequest, pair_id: int):
     _require(request, Capability.CUSTOMERS_VIEW)
     pair = DuplicatePair.objects.filter(pk=pair_id).first()
@@ -223,6 +225,7 @@ def _merge(request: HttpRequest, *, uuid: UUID, payload: MergeIn, get, service):
     openapi_extra=CONFLICT_409,
     summary="Merge another person into this one",
 )
+@requires(Capability.CUSTOMERS_VIEW, Capability.CUSTOMERS_DELETE)
 def person_merge(request: HttpRequest, uuid: UUID, payload: MergeIn):
     return _merge(
         request, uuid=uuid, payload=payload, get=queries.person_get, service=merge.person_merge
@@ -235,6 +238,7 @@ def person_merge(request: HttpRequest, uuid: UUID, payload: MergeIn):
     openapi_extra=CONFLICT_409,
     summary="Merge another organization into this one",
 )
+@requires(Capability.CUSTOMERS_VIEW, Capability.CUSTOMERS_DELETE)
 def organization_merge(request: HttpRequest, uuid: UUID, payload: MergeIn):
     return _merge(
         request,

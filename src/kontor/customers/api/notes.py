@@ -12,6 +12,7 @@ from ninja import Query, Router, Schema, Status
 from pydantic import Field
 
 from kontor.core.access import get_object_for_user, user_can
+from kontor.core.api.auth import requires
 from kontor.core.api.pagination import MAX_CURSOR_LENGTH, MAX_LIMIT, CursorPage, paginate
 from kontor.core.api.schemas import InputSchema
 from kontor.core.permissions import Capability
@@ -93,6 +94,7 @@ def person_notes(request: HttpRequest, uuid: UUID, params: Query[NoteListParams]
 
 
 @router.post("/persons/{uuid:uuid}/notes", response={201: NoteOut}, summary="Add a note")
+@requires(Capability.CUSTOMERS_VIEW, Capability.CUSTOMERS_EDIT)
 def person_note_create(request: HttpRequest, uuid: UUID, payload: NoteIn):
     _require(request, Capability.CUSTOMERS_VIEW)
     return _create(request, get_object_for_user(Person, request.auth, uuid=uuid), payload)
@@ -111,12 +113,14 @@ def organization_notes(request: HttpRequest, uuid: UUID, params: Query[NoteListP
     response={201: NoteOut},
     summary="Add a note to an organization",
 )
+@requires(Capability.CUSTOMERS_VIEW, Capability.CUSTOMERS_EDIT)
 def organization_note_create(request: HttpRequest, uuid: UUID, payload: NoteIn):
     _require(request, Capability.CUSTOMERS_VIEW)
     return _create(request, get_object_for_user(Organization, request.auth, uuid=uuid), payload)
 
 
 @router.patch("/notes/{note_id}", response=NoteOut, summary="Change one's own note")
+@requires(Capability.CUSTOMERS_VIEW, Capability.CUSTOMERS_EDIT)
 def note_update(request: HttpRequest, note_id: int, payload: NoteIn):
     _require(request, Capability.CUSTOMERS_VIEW)
     note = notes.note_get(user=request.auth, pk=note_id)
@@ -124,6 +128,7 @@ def note_update(request: HttpRequest, note_id: int, payload: NoteIn):
 
 
 @router.delete("/notes/{note_id}", response={204: None}, summary="Delete a note")
+@requires(Capability.CUSTOMERS_VIEW, Capability.CUSTOMERS_EDIT)
 def note_delete(request: HttpRequest, note_id: int):
     _require(request, Capability.CUSTOMERS_VIEW)
     note = notes.note_get(user=request.auth, pk=note_id)

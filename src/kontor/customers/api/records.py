@@ -10,6 +10,7 @@ from django.utils.translation import gettext as _
 from ninja import Field, File, Query, Router, Status, UploadedFile
 
 from kontor.core.access import get_object_for_user, user_can
+from kontor.core.api.auth import requires
 from kontor.core.api.errors import problem
 from kontor.core.api.pagination import ListParams, paginate
 from kontor.core.permissions import Capability
@@ -206,6 +207,7 @@ def person_get(request: HttpRequest, uuid: UUID):
 @router.post(
     "/persons", response={201: PersonOut}, summary="Create a person", openapi_extra=CONFLICT_409
 )
+@requires(Capability.CUSTOMERS_EDIT)
 def person_create(
     request: HttpRequest,
     payload: PersonIn,
@@ -220,6 +222,7 @@ def person_create(
 
 
 @router.patch("/persons/{uuid:uuid}", response=PersonOut, summary="Change a person")
+@requires(Capability.CUSTOMERS_VIEW, Capability.CUSTOMERS_EDIT)
 def person_update(request: HttpRequest, uuid: UUID, payload: PersonPatch):
     _require(request, Capability.CUSTOMERS_VIEW)
     person = queries.person_get(user=request.auth, uuid=uuid)
@@ -237,6 +240,7 @@ def person_update(request: HttpRequest, uuid: UUID, payload: PersonPatch):
 
 
 @router.delete("/persons/{uuid:uuid}", response={204: None}, summary="Delete a person")
+@requires(Capability.CUSTOMERS_VIEW, Capability.CUSTOMERS_DELETE)
 def person_delete(request: HttpRequest, uuid: UUID):
     _require(request, Capability.CUSTOMERS_VIEW)
     person = queries.person_get(user=request.auth, uuid=uuid)
@@ -268,6 +272,7 @@ def organization_get(request: HttpRequest, uuid: UUID):
     summary="Create an organization",
     openapi_extra=CONFLICT_409,
 )
+@requires(Capability.CUSTOMERS_EDIT)
 def organization_create(
     request: HttpRequest,
     payload: OrganizationIn,
@@ -284,6 +289,7 @@ def organization_create(
 @router.patch(
     "/organizations/{uuid:uuid}", response=OrganizationOut, summary="Change an organization"
 )
+@requires(Capability.CUSTOMERS_VIEW, Capability.CUSTOMERS_EDIT)
 def organization_update(request: HttpRequest, uuid: UUID, payload: OrganizationPatch):
     _require(request, Capability.CUSTOMERS_VIEW)
     organization = queries.organization_get(user=request.auth, uuid=uuid)
@@ -303,6 +309,7 @@ def organization_update(request: HttpRequest, uuid: UUID, payload: OrganizationP
 
 
 @router.delete("/organizations/{uuid:uuid}", response={204: None}, summary="Delete an organization")
+@requires(Capability.CUSTOMERS_VIEW, Capability.CUSTOMERS_DELETE)
 def organization_delete(request: HttpRequest, uuid: UUID):
     _require(request, Capability.CUSTOMERS_VIEW)
     organization = queries.organization_get(user=request.auth, uuid=uuid)
@@ -335,6 +342,7 @@ def person_contact_roles(request: HttpRequest, uuid: UUID):
         "link to the primary organization unlinks it."
     ),
 )
+@requires(Capability.CUSTOMERS_VIEW, Capability.CUSTOMERS_EDIT)
 def person_contact_roles_replace(request: HttpRequest, uuid: UUID, payload: list[ContactRoleIn]):
     _require(request, Capability.CUSTOMERS_VIEW)
     person = queries.person_get(user=request.auth, uuid=uuid)
@@ -377,6 +385,7 @@ def _equipment_routes(kind: str, prefix: str, label: str) -> None:
         record = _customer(request, kind, uuid)
         return list(queries.equipment_of(**{kind: record}))
 
+    @requires(Capability.CUSTOMERS_VIEW, Capability.CUSTOMERS_EDIT)
     def equipment_create(request: HttpRequest, uuid: UUID, payload: EquipmentIn):
         record = _customer(request, kind, uuid, edit=True)
         item = services.equipment_create(
@@ -384,6 +393,7 @@ def _equipment_routes(kind: str, prefix: str, label: str) -> None:
         )
         return Status(201, item)
 
+    @requires(Capability.CUSTOMERS_VIEW, Capability.CUSTOMERS_EDIT)
     def equipment_update(request: HttpRequest, uuid: UUID, id: int, payload: EquipmentPatch):
         record = _customer(request, kind, uuid, edit=True)
         item = queries.equipment_get(pk=id, **{kind: record})
@@ -391,6 +401,7 @@ def _equipment_routes(kind: str, prefix: str, label: str) -> None:
             equipment=item, actor=request.auth, data=payload.dict(exclude_unset=True), via="api"
         )
 
+    @requires(Capability.CUSTOMERS_VIEW, Capability.CUSTOMERS_EDIT)
     def equipment_delete(request: HttpRequest, uuid: UUID, id: int):
         record = _customer(request, kind, uuid, edit=True)
         item = queries.equipment_get(pk=id, **{kind: record})
@@ -449,6 +460,7 @@ def person_vcard(request: HttpRequest, uuid: UUID, version: str = "4"):
         "An unreadable file or an invalid card is a 422 and imports nothing."
     ),
 )
+@requires(Capability.CUSTOMERS_EDIT)
 def person_import_vcard(request: HttpRequest, file: File[UploadedFile]):
     _require(request, Capability.CUSTOMERS_EDIT)
     if file.size > vcard.MAX_FILE_SIZE:

@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from kontor.core import customfields, jobs, search
-from kontor.core.access import team_ids, user_can
+from kontor.core.access import team_ids, user_can, user_may_write
 from kontor.core.api.pagination import paginate
 from kontor.core.models import BulkJob, SavedView, Team, User
 from kontor.core.permissions import Capability
@@ -214,6 +214,7 @@ def _entity_list(request: HttpRequest, entity_name: str) -> HttpResponse:
         context.update(
             widgets=_widgets(lq, list(users), list(teams), list(tags)),
             saved_views=[(v, saved_view_url(v)) for v in views],
+            may_share_views=user_may_write(request.user),
             bulk_users=users,
             bulk_teams=teams,
             bulk_tags=tags,
@@ -270,6 +271,10 @@ def saved_view_save(request: HttpRequest, entity_name: str) -> HttpResponse:
         messages.error(request, _("Give the view a name."))
         return redirect(_list_url(entity_name, lq.querystring()))
     shared = request.POST.get("shared") == "1"
+    if shared and not user_may_write(request.user):
+        # A read-only role keeps its views to itself: a shared one changes the team's menu.
+        messages.error(request, _("Your role may not share views with the team."))
+        return redirect(_list_url(entity_name, lq.querystring()))
     teams = team_ids(request.user)
     SavedView.objects.create(
         entity=entity.key,

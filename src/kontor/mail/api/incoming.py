@@ -12,6 +12,7 @@ from ninja import Query, Router, Schema
 from pydantic import Field
 
 from kontor.core.access import get_object_for_user, user_can
+from kontor.core.api.auth import requires
 from kontor.core.api.pagination import MAX_CURSOR_LENGTH, MAX_LIMIT, CursorPage, paginate
 from kontor.core.api.schemas import InputSchema
 from kontor.core.permissions import Capability
@@ -108,6 +109,11 @@ class MailPrivateIn(InputSchema):
     private: bool = Field(description="true: only you see the mail from now on.")
 
 
+def _may_work_on_mail(user) -> bool:
+    # As incoming.message_ignore: whoever files mail, or manages the mailboxes.
+    return user_can(user, Capability.ACTIVITIES_EDIT) or user_can(user, Capability.MAIL_MANAGE)
+
+
 def _require(request: HttpRequest, capability: str) -> None:
     if not user_can(request.auth, capability):
         raise PermissionDenied(_("Your role does not allow this."))
@@ -133,6 +139,7 @@ def mail_review_list(request: HttpRequest, params: Query[MailReviewParams]):
     response=MailMessageOut,
     summary="File a waiting message with a person",
 )
+@requires(Capability.ACTIVITIES_EDIT)
 def mail_review_file(request: HttpRequest, uuid: UUID, payload: MailFileIn):
     _require(request, Capability.ACTIVITIES_EDIT)
     message = _message(request, uuid)
@@ -144,6 +151,7 @@ def mail_review_file(request: HttpRequest, uuid: UUID, payload: MailFileIn):
 @router.post(
     "/mail/review/{uuid:uuid}/ignore", response=MailMessageOut, summary="Ignore a waiting message"
 )
+@requires(_may_work_on_mail)
 def mail_review_ignore(request: HttpRequest, uuid: UUID):
     message = _message(request, uuid)
     incoming.message_ignore(actor=request.auth, message=message, via="api")
@@ -160,6 +168,7 @@ def mail_message_get(request: HttpRequest, uuid: UUID):
     response=MailMessageOut,
     summary="Make an e-mail private (only you see it) or public again",
 )
+@requires(Capability.ACTIVITIES_EDIT)
 def mail_message_private(request: HttpRequest, uuid: UUID, payload: MailPrivateIn):
     _require(request, Capability.ACTIVITIES_EDIT)
     message = _message(request, uuid)

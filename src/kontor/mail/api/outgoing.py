@@ -12,6 +12,7 @@ from ninja import Query, Router, Schema, Status
 from pydantic import Field
 
 from kontor.core.access import get_object_for_user, user_can
+from kontor.core.api.auth import requires
 from kontor.core.api.errors import problem
 from kontor.core.api.pagination import MAX_CURSOR_LENGTH, MAX_LIMIT, CursorPage, paginate
 from kontor.core.api.schemas import InputSchema
@@ -44,8 +45,8 @@ class EmailTemplatePatch(InputSchema):
     subject: str | None = Field(None, max_length=templates.SUBJECT_MAX_LENGTH)
     body: str | None = Field(None, max_length=templates.BODY_MAX_LENGTH)
     language: str | None = None
-    version: int | None = Field(
-        None, description="The version you read; 409 if the template changed since."
+    version: int = Field(
+        ..., description="Required: the version you read; 409 if the template changed since."
     )
 
 
@@ -164,6 +165,7 @@ def email_template_list(request: HttpRequest, params: Query[EmailTemplateListPar
 @router.post(
     "/email-templates", response={201: EmailTemplateOut}, summary="Create an e-mail template"
 )
+@requires(templates.may_use_templates)
 def email_template_create(request: HttpRequest, payload: EmailTemplateIn):
     template = templates.template_create(
         actor=request.auth,
@@ -189,6 +191,7 @@ def email_template_get(request: HttpRequest, uuid: UUID):
     summary="Change an e-mail template",
     openapi_extra=CONFLICT_409,
 )
+@requires(templates.may_use_templates)
 def email_template_update(request: HttpRequest, uuid: UUID, payload: EmailTemplatePatch):
     _require(templates.may_use_templates(request.auth))
     template = templates.template_get(user=request.auth, uuid=uuid)
@@ -205,6 +208,7 @@ def email_template_update(request: HttpRequest, uuid: UUID, payload: EmailTempla
 @router.delete(
     "/email-templates/{uuid:uuid}", response={204: None}, summary="Archive an e-mail template"
 )
+@requires(templates.may_use_templates)
 def email_template_delete(request: HttpRequest, uuid: UUID):
     """Archives the template: it is no longer offered; e-mails sent with it keep their text."""
     _require(templates.may_use_templates(request.auth))
@@ -217,6 +221,7 @@ def email_template_delete(request: HttpRequest, uuid: UUID):
 
 
 @router.post("/emails", response={202: EmailOut}, summary="Write an e-mail to a person")
+@requires(Capability.ACTIVITIES_EDIT)
 def email_send(request: HttpRequest, payload: EmailIn):
     """Fills in the merge fields for the person, logs the e-mail in their history and
     queues it for the SMTP server: 202 with the message; poll `GET /emails/{uuid}`."""

@@ -13,6 +13,7 @@ from ninja import File, Router, Schema, Status, UploadedFile
 from pydantic import Field
 
 from kontor.core.access import user_can
+from kontor.core.api.auth import requires
 from kontor.core.api.errors import problem
 from kontor.core.permissions import Capability
 from kontor.processes import bpmn
@@ -75,6 +76,7 @@ def process_bpmn_export(request: HttpRequest, uuid: UUID, version: int | None = 
         "a file with a DTD, or one without tasks is a 422 and writes nothing."
     ),
 )
+@requires(Capability.PROCESSES_MANAGE)
 def process_bpmn_import(request: HttpRequest, uuid: UUID, file: File[UploadedFile]):
     _require(request, Capability.PROCESSES_MANAGE)
     process = get_object_or_404(Process, uuid=uuid)

@@ -15,9 +15,11 @@ from django.utils.translation import gettext as _
 from ninja import Query, Router, Schema, Status
 from pydantic import Field
 
+from kontor.core.api.auth import requires
 from kontor.core.api.errors import problem
 from kontor.core.api.pagination import MAX_CURSOR_LENGTH, MAX_LIMIT, CursorPage, paginate
 from kontor.core.api.schemas import InputSchema
+from kontor.core.permissions import Capability
 from kontor.processes import queries
 from kontor.processes.models import (
     ActivityType,
@@ -179,8 +181,8 @@ class VersionPatch(InputSchema):
     description: str | None = Field(None, max_length=20_000)
     trigger: TriggerKind | None = None
     trigger_config: dict[str, Any] | None = None
-    lock_version: int | None = Field(
-        None, description="The `lock_version` you read; if the version changed since, 409."
+    lock_version: int = Field(
+        ..., description="Required: the `lock_version` you read; if the version changed since, 409."
     )
 
 
@@ -253,6 +255,7 @@ def process_list(request: HttpRequest, params: Query[ProcessListParams]):
 
 
 @router.post("/processes", response={201: ProcessOut}, summary="Create a process")
+@requires(Capability.PROCESSES_MANAGE)
 def process_create(request: HttpRequest, payload: ProcessIn):
     """A new process with draft version 1 (a start and an end step)."""
     _require_view(request)
@@ -273,6 +276,7 @@ def process_detail(request: HttpRequest, uuid: UUID, params: Query[ProcessDetail
     response=ProcessOut,
     summary="Change a draft's goal, description or trigger",
 )
+@requires(Capability.PROCESSES_MANAGE)
 def process_version_update(request: HttpRequest, uuid: UUID, number: int, payload: VersionPatch):
     _require_view(request)
     _require_manage(request)
@@ -308,6 +312,7 @@ def process_version_update(request: HttpRequest, uuid: UUID, number: int, payloa
     response=ProcessOut,
     summary="Publish a draft",
 )
+@requires(Capability.PROCESSES_MANAGE)
 def process_version_publish(request: HttpRequest, uuid: UUID, number: int):
     """The draft becomes the version new instances start on; the one published before
     is retired. A draft with problems answers 422 with `problems` (code, message,
@@ -333,6 +338,7 @@ def process_version_publish(request: HttpRequest, uuid: UUID, number: int):
     response={200: ProcessOut, 201: ProcessOut},
     summary="Make a new draft",
 )
+@requires(Capability.PROCESSES_MANAGE)
 def process_draft_create(request: HttpRequest, uuid: UUID):
     """An exact copy of the latest version as a new draft (201) — or the open draft if
     there is one (200). Running instances stay on their version."""

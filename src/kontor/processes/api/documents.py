@@ -18,6 +18,7 @@ from ninja import Query, Router, Schema
 from pydantic import Field, field_validator
 
 from kontor.core.access import user_can
+from kontor.core.api.auth import requires
 from kontor.core.api.schemas import InputSchema
 from kontor.core.permissions import Capability
 from kontor.processes import queries
@@ -224,6 +225,7 @@ def process_requirements_acceptance(request: HttpRequest, uuid: UUID, number: in
     response=RequirementOut,
     summary="Mark a requirement accepted or open",
 )
+@requires(Capability.CUSTOMERS_VIEW, Capability.PROCESSES_MANAGE)
 def process_requirements_accept(
     request: HttpRequest, uuid: UUID, number: int, activity_id: int, payload: AcceptanceIn
 ):

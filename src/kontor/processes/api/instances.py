@@ -16,6 +16,7 @@ from ninja import Query, Router, Schema, Status
 from pydantic import Field
 
 from kontor.core.access import get_object_for_user, user_can
+from kontor.core.api.auth import requires
 from kontor.core.api.pagination import MAX_CURSOR_LENGTH, MAX_LIMIT, CursorPage, paginate
 from kontor.core.api.schemas import InputSchema
 from kontor.core.permissions import Capability
@@ -277,6 +278,7 @@ def instance_list(request: HttpRequest, params: Query[InstanceListParams]):
 
 
 @router.post("/process-instances", response={201: InstanceDetailOut}, summary="Start a process")
+@requires(Capability.ACTIVITIES_EDIT)
 def instance_start(request: HttpRequest, payload: InstanceStartIn):
     _require(request, Capability.ACTIVITIES_EDIT)
     process = get_object_or_404(Process, uuid=payload.process)
@@ -310,6 +312,7 @@ def instance_detail(request: HttpRequest, uuid: UUID):
     response=InstanceDetailOut,
     summary="Mark an item of the current step done",
 )
+@requires(Capability.CUSTOMERS_VIEW, Capability.ACTIVITIES_EDIT)
 def instance_item_done(
     request: HttpRequest, uuid: UUID, item_id: int, payload: DoneIn | None = None
 ):
@@ -328,6 +331,7 @@ def instance_item_done(
     response=InstanceDetailOut,
     summary="Fill in the field of a field item of the current step",
 )
+@requires(Capability.CUSTOMERS_VIEW, Capability.ACTIVITIES_EDIT)
 def instance_item_value(request: HttpRequest, uuid: UUID, item_id: int, payload: ValueIn):
     instance = engine.item_fill(
         actor=request.auth,
@@ -344,6 +348,7 @@ def instance_item_value(request: HttpRequest, uuid: UUID, item_id: int, payload:
     response=InstanceDetailOut,
     summary="Choose the way on at a branch",
 )
+@requires(Capability.CUSTOMERS_VIEW, Capability.ACTIVITIES_EDIT)
 def instance_choose(request: HttpRequest, uuid: UUID, payload: ChooseIn):
     instance = _get(request, uuid)
     _require(request, Capability.ACTIVITIES_EDIT)
@@ -367,6 +372,7 @@ def instance_choose(request: HttpRequest, uuid: UUID, payload: ChooseIn):
     response=InstanceDetailOut,
     summary="Cancel a process instance (reason required)",
 )
+@requires(Capability.CUSTOMERS_VIEW, Capability.ACTIVITIES_EDIT)
 def instance_cancel(request: HttpRequest, uuid: UUID, payload: CancelIn):
     instance = _get(request, uuid)
     _require(request, Capability.ACTIVITIES_EDIT)
@@ -381,6 +387,7 @@ def instance_cancel(request: HttpRequest, uuid: UUID, payload: CancelIn):
     response=InstanceDetailOut,
     summary="Take back the done mark of an item of the current step",
 )
+@requires(Capability.CUSTOMERS_VIEW, Capability.ACTIVITIES_EDIT)
 def instance_item_undone(
     request: HttpRequest, uuid: UUID, item_id: int, payload: DoneIn | None = None
 ):
@@ -410,6 +417,7 @@ def _pause_or_resume(request: HttpRequest, uuid: UUID, payload: DoneIn | None, s
     response=InstanceDetailOut,
     summary="Pause a running process instance",
 )
+@requires(Capability.ACTIVITIES_EDIT)
 def instance_pause(request: HttpRequest, uuid: UUID, payload: DoneIn | None = None):
     return _pause_or_resume(request, uuid, payload, engine.instance_pause)
 
@@ -419,5 +427,6 @@ def instance_pause(request: HttpRequest, uuid: UUID, payload: DoneIn | None = No
     response=InstanceDetailOut,
     summary="Resume a paused process instance",
 )
+@requires(Capability.ACTIVITIES_EDIT)
 def instance_resume(request: HttpRequest, uuid: UUID, payload: DoneIn | None = None):
     return _pause_or_resume(request, uuid, payload, engine.instance_resume)
