@@ -322,3 +322,58 @@ def _positions(body: str, marker: str) -> list[int]:
         positions.append(i)
         start = i + 1
     return positions[:3]
+
+
+VOID = {
+    "area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source",
+    "track", "wbr",
+}  # fmt: skip
+# Elements whose content the browser reads as text only: markup cannot start there.
+TEXT_ONLY = {"title", "textarea", "option", "script", "style"}
+
+
+class _OutsideDisabled(HTMLParser):
+    """Collects hostile text shown outside any element marked ``hx-disable``."""
+
+    def __init__(self, marker: str, exempt: tuple[str, ...]):
+        super().__init__(convert_charrefs=True)
+        self.marker = marker
+        self.exempt = exempt
+        self.stack: list[tuple[str, bool]] = []
+        self.found: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        if tag in VOID:
+            return
+        self.stack.append((tag, any(name == "hx-disable" for name, _v in attrs)))
+
+    def handle_startendtag(self, tag, attrs):
+        pass
+
+    def handle_endtag(self, tag):
+        for i in range(len(self.stack) - 1, -1, -1):
+            if self.stack[i][0] == tag:
+                del self.stack[i:]
+                return
+
+    def handle_data(self, data):
+        if self.marker not in data:
+            return
+        if any(disabled for _t, disabled in self.stack):
+            return
+        if self.stack and self.stack[-1][0] in TEXT_ONLY:
+            return
+        path = " > ".join(tag for tag, _d in self.stack)
+        if not path.startswith(self.exempt):
+            self.found.append(f"{path}: {data.strip()[:40]!r}")
+
+
+def text_outside_disabled(
+    body: str, *, exempt: tuple[str, ...] = (), marker: str = HOSTILE[:12]
+) -> list[str]:
+    """Where ``body`` shows the hostile text outside an ``hx-disable`` region (as the
+    path of elements to it); paths starting with one in ``exempt`` are left out."""
+    parser = _OutsideDisabled(marker, exempt)
+    parser.feed(body)
+    parser.close()
+    return parser.found

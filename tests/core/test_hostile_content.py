@@ -17,7 +17,13 @@ from dataclasses import dataclass
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver
 
-from tests.core.hostile import HOSTILE, HostileData, hostile_data_set, markup_found
+from tests.core.hostile import (
+    HOSTILE,
+    HostileData,
+    hostile_data_set,
+    markup_found,
+    text_outside_disabled,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -406,6 +412,9 @@ def _query(page: Page, d: HostileData) -> list[dict]:
 # --- The crawl --------------------------------------------------------------------------
 
 ESCAPED = "&lt;b hx-post=/x"  # the hostile value shown as text
+# Regions of base.html, which branch wip-h1 changes (the account menu with the user's
+# name): they get hx-disable there; drop them from here after merging it.
+NOT_YET_DISABLED = ("html > body > header",)
 
 
 def _check(client, path: str, query: dict, htmx: bool, shown: list[str]) -> list[str]:
@@ -428,6 +437,12 @@ def _check(client, path: str, query: dict, htmx: bool, shown: list[str]) -> list
     body = response.content.decode(response.charset or "utf-8", "replace")
     if ESCAPED in body:
         shown.append(where)
+        if "html" in content_type:
+            findings = [
+                f"{where}: outside hx-disable: {found}"
+                for found in text_outside_disabled(body, exempt=NOT_YET_DISABLED)
+            ]
+            return findings + [f"{where}: {found!r}" for found in markup_found(body)]
     return [f"{where}: {found!r}" for found in markup_found(body)]
 
 
@@ -454,7 +469,10 @@ def _post(client, path: str, data: dict, htmx: bool) -> list[str]:
     if response.status_code >= 500:
         return [f"{where}: {response.status_code}"]
     body = response.content.decode(response.charset or "utf-8", "replace")
-    return [f"{where}: {found!r}" for found in markup_found(body)]
+    outside = text_outside_disabled(body, exempt=NOT_YET_DISABLED)
+    return [f"{where}: outside hx-disable: {found}" for found in outside] + [
+        f"{where}: {found!r}" for found in markup_found(body)
+    ]
 
 
 def _is_mail(page: Page) -> bool:
