@@ -551,3 +551,42 @@ def test_unknown_uuid_parameters_are_not_needed():
                 page.name.startswith(prefix) for prefix, _p in PREFIXES
             )
             assert named, f"{page.name} ({page.route}): add it to PARAMETERS"
+
+
+def test_emails_outside_mail_carry_hostile_text_as_plain_text(hostile, mailoutbox):
+    """Task reminders, appointment reminders, process deadline warnings and
+    escalations, the set-password link: plain text (no HTML part that could carry the
+    markup) and a subject on one line."""
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from kontor.activities.models import Appointment, Task
+    from kontor.activities.services.appointments import appointment_reminders_send
+    from kontor.activities.services.tasks import task_reminders_send
+    from kontor.core.services import user_send_password_link
+    from kontor.processes.deadlines import deadlines_check
+
+    now = timezone.now()
+    Task.objects.update(due_date=now.date(), reminder_sent_at=None)
+    Appointment.objects.update(reminder_due_at=now - dt.timedelta(minutes=1))
+    task_reminders_send(now=now)
+    appointment_reminders_send(now=now)
+    deadlines_check(now=now + dt.timedelta(days=400))
+    user_send_password_link(
+        actor=hostile.admin, user=hostile.rep, domain="kontor.example", use_https=True
+    )
+    assert len(mailoutbox) >= 3
+    findings = []
+    for message in mailoutbox:
+        if "\n" in message.subject or "\r" in message.subject:
+            findings.append(f"{message.subject!r}: subject on several lines")
+        for content, mimetype in getattr(message, "alternatives", []):
+            if "html" in mimetype:
+                findings += [f"{message.subject!r}: {f!r}" for f in markup_found(content)]
+                findings += [
+                    f"{message.subject!r}: outside hx-disable: {found}"
+                    for found in text_outside_disabled(content)
+                ]
+    assert not findings, "\n".join(findings)
+    assert any(HOSTILE in message.body for message in mailoutbox)  # as typed: plain text
