@@ -8,6 +8,10 @@ which). Each page is fetched as an administrator and as a sales rep, as a full p
 and as an htmx request, plus the query strings listed in ``QUERIES``. Non-HTML
 exports (vCard, calendar feed, PDF, Word, BPMN) must answer without an error; the SVG
 drawings and JSON answers are checked like pages.
+
+Second line of defence: in HTML, every hostile text must sit inside an element marked
+``hx-disable``, so that htmx would ignore injected hx-* attributes even if escaping
+were lost somewhere (see ``NOT_YET_DISABLED`` for the one region still pending).
 """
 
 import re
