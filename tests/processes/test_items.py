@@ -311,7 +311,7 @@ def test_a_bad_value_is_an_error_at_the_field_and_nothing_is_saved(client, owner
     )
     assert response.status_code == 422
     html = response.content.decode()
-    assert '<p class="error" role="alert">Enter a valid email address.</p>' in html
+    assert '<p class="error" role="alert" hx-disable>Enter a valid email address.</p>' in html
     person.refresh_from_db()
     assert person.email == ""
     assert the_item(instance).done_at is None
