@@ -214,7 +214,7 @@ def test_the_api_detail_patch_delete_and_file_are_404_and_change_nothing(
     assert client.get(url, **reader(owner)).status_code == 404
     patch = client.patch(
         url,
-        data=json.dumps({"subject": "Übernommen", "text": ""}),
+        data=json.dumps({"subject": "Übernommen", "text": "", "version": sued_activity.version}),
         content_type="application/json",
         **writer(owner),
     )

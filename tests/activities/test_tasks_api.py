@@ -187,10 +187,12 @@ def test_a_due_time_with_a_utc_offset_is_refused_on_create_and_change(client, ow
     assert response.json()["errors"] == refused
     assert not Task.objects.exists()
     task = task_of(owner, title="Anrufen", due_date=D(2027, 5, 3), due_time=dt.time(9, 30))
-    response = patch_json(client, f"/api/v1/tasks/{task.uuid}", {"due_time": due_time}, **headers)
+    change = {"due_time": due_time, "version": task.version}
+    response = patch_json(client, f"/api/v1/tasks/{task.uuid}", change, **headers)
     assert response.status_code == 422
     assert response.json()["errors"] == refused
     task.refresh_from_db()
     assert task.due_time == dt.time(9, 30)
-    response = patch_json(client, f"/api/v1/tasks/{task.uuid}", {"due_time": "10:15"}, **headers)
+    change = {"due_time": "10:15", "version": task.version}
+    response = patch_json(client, f"/api/v1/tasks/{task.uuid}", change, **headers)
     assert (response.status_code, response.json()["due_time"]) == (200, "10:15:00")
