@@ -1,4 +1,5 @@
 import pytest
+from django.core.cache import caches
 from django.utils import translation
 
 from kontor.core.models import Role, Team
@@ -11,6 +12,9 @@ def _isolate(settings, tmp_path):
     # Media under a temp dir; the lock-out counter is tested on its own.
     settings.MEDIA_ROOT = tmp_path / "media"
     settings.AXES_ENABLED = False
+    # The API rate limit counts in local memory, which outlives a test: each test
+    # starts with no requests counted.
+    caches["ratelimit"].clear()
     # Messages outside a request come in the active language: English, as the
     # factories' users speak it, whatever an earlier test's request left active.
     with translation.override("en"):

@@ -151,12 +151,24 @@ if os.environ.get("TEST_DATABASE_NAME"):
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-# --- Cache: shared by all web processes (rate limits, lock-outs) ----------------------
+# --- Cache -----------------------------------------------------------------------------
+# "default" is shared by all processes (the workers' periodic-task claims): the database
+# cache unless CACHE_BACKEND names another. "ratelimit" counts API requests, which must
+# not write to the database on every read: local memory of each process by default (N
+# web processes then let up to N x API_RATE_LIMIT_PER_MINUTE through), the shared cache
+# when CACHE_BACKEND is set (exact across processes; use Redis or memcached then, the
+# database cache would bring the writes back).
+_SHARED_CACHE = {
+    "BACKEND": os.environ.get("CACHE_BACKEND", "django.core.cache.backends.db.DatabaseCache"),
+    "LOCATION": os.environ.get("CACHE_LOCATION", "kontor_cache"),
+}
+_LOCAL_CACHE = {
+    "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+    "LOCATION": "kontor-ratelimit",
+}
 CACHES = {
-    "default": {
-        "BACKEND": os.environ.get("CACHE_BACKEND", "django.core.cache.backends.db.DatabaseCache"),
-        "LOCATION": os.environ.get("CACHE_LOCATION", "kontor_cache"),
-    }
+    "default": _SHARED_CACHE,
+    "ratelimit": _SHARED_CACHE if os.environ.get("CACHE_BACKEND") else _LOCAL_CACHE,
 }
 
 # --- Background tasks -----------------------------------------------------------------

@@ -38,7 +38,6 @@ NOT_TYPED = {
     "core.BulkJob.entity",
     "core.BulkJob.action",
     "core.BulkJob.params",  # ids and codes
-    "core.RateCounter.key",
     "core.ApiToken.prefix",
     "core.ApiToken.digest",
     "core.Role.capabilities",

@@ -8,7 +8,9 @@ import base64
 import json
 
 import pytest
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from kontor.core.api.auth import token_create
@@ -297,6 +299,28 @@ def test_rate_limit_answers_429_with_retry_after(client, owner, settings):
         "Too many requests",
         f"Slow down: try again in {retry_after} seconds.",
     )
+
+
+WRITES = ("INSERT", "UPDATE", "DELETE")
+
+
+def test_reading_with_a_token_writes_nothing(client, owner):
+    """A read counts against the rate limit in the cache, not in the database; the
+    token's last_used_at, fresh from the first request, is not written again."""
+    PersonFactory(owner=owner)
+    headers = reader(owner)
+    assert client.get("/api/v1/persons", **headers).status_code == 200
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get("/api/v1/persons", **headers).status_code == 200
+    writes = [q["sql"] for q in queries if q["sql"].lstrip().upper().startswith(WRITES)]
+    assert writes == []
+
+
+def test_rate_limit_counts_each_token_on_its_own(client, owner, settings):
+    settings.API_RATE_LIMIT_PER_MINUTE = 2
+    first, second = reader(owner), reader(owner)
+    assert [client.get("/api/v1/me", **first).status_code for _ in range(3)] == [200, 200, 429]
+    assert client.get("/api/v1/me", **second).status_code == 200
 
 
 # --- Pagination ------------------------------------------------------------------------

@@ -117,11 +117,11 @@ def test_organizations_page_with_cursor(client, owner):
 # --- Queries ---------------------------------------------------------------------------
 
 
-# Per request: the token (1) and its rate-limit counter (1 upsert), then the reader's
+# Per request: the token (1; the rate limit counts in the cache), then the reader's
 # team ids (1), the rows with their organization and owner joined (1), their tags (1)
 # and the custom field definitions (1). A warm-up request first: last_used_at is then
 # already fresh, as for a script paging a list.
-AUTH_QUERIES = 2
+AUTH_QUERIES = 1
 READ_QUERIES = AUTH_QUERIES + 4
 
 

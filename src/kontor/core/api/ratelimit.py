@@ -1,34 +1,38 @@
-"""A per-token rate limit: fixed one-minute windows counted in the database.
+"""A per-token rate limit: fixed one-minute windows counted in the cache.
 
-One atomic upsert per request (``INSERT … ON CONFLICT … DO UPDATE … RETURNING``, which
-SQLite ≥ 3.35 and PostgreSQL both speak), so parallel web processes never lose a count.
+The limit is checked on every API request, reads included, so it must not write to the
+database (on SQLite every write waits for the one writer). It counts in the
+``ratelimit`` cache (settings ``CACHES``): local memory of each process by default —
+then every web process counts on its own and N processes together let up to N × the
+limit through — or the shared cache when ``CACHE_BACKEND`` is set (Redis, memcached),
+which counts exactly across processes. ``add`` then ``incr`` is atomic in both.
 """
 
 import time
 
 from django.conf import settings
-from django.db import connection
+from django.core.cache import caches
 
-from kontor.core.models import RateCounter
-
-_TABLE = RateCounter._meta.db_table
-_UPSERT = (
-    f"INSERT INTO {_TABLE} (key, minute, count) VALUES (%s, %s, 1) "  # noqa: S608 - no user input
-    f"ON CONFLICT (key, minute) DO UPDATE SET count = {_TABLE}.count + 1 RETURNING count"
-)
+CACHE_ALIAS = "ratelimit"
+WINDOW_SECONDS = 60
 
 
 def check_rate(key: str, *, limit: int | None = None) -> int | None:
     """Count one request for ``key``; return the seconds to wait if over the limit."""
     limit = limit or settings.API_RATE_LIMIT_PER_MINUTE
+    cache = caches[CACHE_ALIAS]
     now = time.time()
-    minute = int(now // 60)
-    with connection.cursor() as cursor:
-        cursor.execute(_UPSERT, [key, minute])
-        (count,) = cursor.fetchone()
-    if count == 1:
-        # The first request of a minute clears this key's older counters.
-        RateCounter.objects.filter(key=key, minute__lt=minute).delete()
+    window_key = f"rate:{key}:{int(now // WINDOW_SECONDS)}"
+    # The key expires with its window (plus a margin for clock skew between processes),
+    # so old windows need no clean-up.
+    if cache.add(window_key, 1, timeout=2 * WINDOW_SECONDS):
+        count = 1
+    else:
+        try:
+            count = cache.incr(window_key)
+        except ValueError:  # expired between add and incr: this request opens it again
+            cache.add(window_key, 1, timeout=2 * WINDOW_SECONDS)
+            count = 1
     if count > limit:
-        return max(1, int(60 - now % 60))
+        return max(1, int(WINDOW_SECONDS - now % WINDOW_SECONDS))
     return None

@@ -2,7 +2,6 @@ from .audit import AuditAction, AuditEntry
 from .customfields import CustomField, CustomFieldType
 from .jobs import BackgroundJob
 from .lists import BulkJob, JobStatus, SavedView
-from .ratelimit import RateCounter
 from .records import OwnedRecord, VisibleQuerySet
 from .search import SearchEntry
 from .tokens import ApiToken, TokenScope
@@ -18,7 +17,6 @@ __all__ = [
     "CustomFieldType",
     "JobStatus",
     "OwnedRecord",
-    "RateCounter",
     "Role",
     "SavedView",
     "SearchEntry",
