@@ -1,0 +1,39 @@
+"""The person list's bulk form in a real browser: an export is a download that leaves
+the page as it is, so the next button of the same form must still send it (the
+double-click guard of kontor.js holds back only the same button); and forms fit a
+phone's width even with a long choice in a select."""
+
+from tests.customers.factories import OrganizationFactory, PersonFactory, owned_by
+
+
+def test_export_csv_then_excel_both_download(page, problems, login, owner):
+    owned_by(PersonFactory, owner, first_name="Anna", last_name="Abel")
+    login(page, owner)
+    page.goto("/customers/persons/")
+    page.check("#bulk input[name=all]")
+
+    with page.expect_download() as csv_file:
+        page.click("#bulk button[value=export_csv]")
+    with page.expect_download(timeout=4_000) as xlsx_file:  # within the guard's 5 s
+        page.click("#bulk button[value=export_xlsx]")
+
+    assert csv_file.value.suggested_filename.endswith(".csv")
+    assert xlsx_file.value.suggested_filename.endswith(".xlsx")
+    problems.check()
+
+
+def test_person_form_fits_a_phone_with_a_long_organization_name(phone_page, problems, login, owner):
+    owned_by(
+        OrganizationFactory,
+        owner,
+        name="Norddeutsche Präzisionswerkzeug- und Sondermaschinenbau GmbH & Co. KG",
+    )
+    login(phone_page, owner)
+    phone_page.goto("/customers/persons/new/")
+
+    assert phone_page.locator("h1").inner_text() == "New person"
+    widths = phone_page.evaluate(
+        "[document.documentElement.scrollWidth, document.documentElement.clientWidth]"
+    )
+    assert widths[0] <= widths[1], widths
+    problems.check()
