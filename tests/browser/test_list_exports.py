@@ -1,7 +1,8 @@
 """The person list's bulk form in a real browser: an export is a download that leaves
 the page as it is, so the next button of the same form must still send it (the
-double-click guard of kontor.js holds back only the same button); and forms fit a
-phone's width even with a long choice in a select."""
+double-click guard of kontor.js holds back only the same button); and pages fit a
+phone's width even with a long choice in a select, a wide table or a long name
+without spaces."""
 
 from tests.customers.factories import OrganizationFactory, PersonFactory, owned_by
 
@@ -36,4 +37,27 @@ def test_person_form_fits_a_phone_with_a_long_organization_name(phone_page, prob
         "[document.documentElement.scrollWidth, document.documentElement.clientWidth]"
     )
     assert widths[0] <= widths[1], widths
+    problems.check()
+
+
+def test_wide_tables_and_long_names_stay_inside_a_phone_screen(phone_page, problems, login, owner):
+    person = owned_by(
+        PersonFactory,
+        owner,
+        first_name="Hakan",
+        last_name='=HYPERLINK("http://example.invalid/averylongpathwithoutspaces","x")',
+        email="hakan.austermuehle-vertriebsleitung@schaefer-elektro-sauer.example",
+    )
+    login(phone_page, owner)
+    for url in (
+        person.get_absolute_url(),
+        f"/mail/compose/?person={person.uuid}",
+        "/customers/duplicates/",  # a wide table with a visually hidden header
+    ):
+        phone_page.goto(url)
+        phone_page.wait_for_load_state("networkidle")
+        widths = phone_page.evaluate(
+            "[document.documentElement.scrollWidth, document.documentElement.clientWidth]"
+        )
+        assert widths[0] <= widths[1], (url, widths)
     problems.check()
