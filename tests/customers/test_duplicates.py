@@ -421,6 +421,8 @@ def test_a_scan_not_yet_counted_shows_no_zero_of_zero(client, owner):
     assert "the records are being counted" in started.text
     assert "0 of 0" not in started.text
     assert '<progress id="scan-bar" max="100"></progress>' in started.text
+    # The cancel button is greyed while its request runs (it may wait for the worker).
+    assert 'hx-disabled-elt="find button"' in started.text
     cancelled = client.post(
         reverse("customers:duplicate_scan_cancel", args=[scan_row.pk]), HTTP_HX_REQUEST="true"
     )
