@@ -41,9 +41,11 @@ def test_person_form_fits_a_phone_with_a_long_organization_name(phone_page, prob
 
 
 def test_wide_tables_and_long_names_stay_inside_a_phone_screen(phone_page, problems, login, owner):
+    organization = owned_by(OrganizationFactory, owner, name="Schäfer Elektro e.K.")
     person = owned_by(
         PersonFactory,
         owner,
+        organization=organization,  # the buying-center table on the person's page
         first_name="Hakan",
         last_name='=HYPERLINK("http://example.invalid/averylongpathwithoutspaces","x")',
         email="hakan.austermuehle-vertriebsleitung@schaefer-elektro-sauer.example",
@@ -53,6 +55,7 @@ def test_wide_tables_and_long_names_stay_inside_a_phone_screen(phone_page, probl
         person.get_absolute_url(),
         f"/mail/compose/?person={person.uuid}",
         "/customers/duplicates/",  # a wide table with a visually hidden header
+        "/settings/tokens/",
     ):
         phone_page.goto(url)
         phone_page.wait_for_load_state("networkidle")
