@@ -183,3 +183,16 @@ def test_customer_options_list_only_visible_customers(client, owner, outsider):
     assert f'value="organization:{mine.uuid}"' in html
     assert "Müller Maschinenbau (Köln)" in html
     assert "Logistik" not in html
+
+
+def test_a_task_line_starts_with_its_first_part_not_a_separator(client, owner):
+    # Today's tasks show no due date: the line began "· Anna Abel". The "·" between the
+    # parts is drawn by tasks.css now, the parts are separated by a space.
+    person = owned_by(PersonFactory, owner, first_name="Anna", last_name="Abel")
+    task_of(owner, title="Anrufen", due_date=timezone.localdate(), person=person)
+    client.force_login(owner)
+    html = section(client.get(URL).content.decode(), "today")
+    meta = html[html.index('<span class="task-meta">') :]
+    meta = meta[: meta.index("</li>")]
+    assert "·" not in meta
+    assert meta.startswith(f'<span class="task-meta"><a href="{person.get_absolute_url()}">')

@@ -409,6 +409,27 @@ def test_scan_progress_is_polled_while_it_runs(client, owner):
     assert finished["HX-Refresh"] == "true"
 
 
+def test_a_scan_not_yet_counted_shows_no_zero_of_zero(client, owner):
+    # Until the worker has counted the records the total is 0: no "0 of 0" and no full
+    # bar, neither while it runs nor when it is cancelled before it began.
+    client.force_login(owner)
+    started = client.post(
+        reverse("customers:duplicate_scan_start"), {"kind": "person"}, HTTP_HX_REQUEST="true"
+    )
+    scan_row = DuplicateScan.objects.get()
+    assert scan_row.total == 0
+    assert "the records are being counted" in started.text
+    assert "0 of 0" not in started.text
+    assert '<progress id="scan-bar" max="100"></progress>' in started.text
+    # The cancel button is greyed while its request runs (it may wait for the worker).
+    assert 'hx-disabled-elt="find button"' in started.text
+    cancelled = client.post(
+        reverse("customers:duplicate_scan_cancel", args=[scan_row.pk]), HTTP_HX_REQUEST="true"
+    )
+    assert "cancelled before it began" in cancelled.text
+    assert "0 of 0" not in cancelled.text
+
+
 def test_readonly_may_not_start_a_scan(client, readonly):
     client.force_login(readonly)
     assert client.post(reverse("customers:duplicate_scan_start")).status_code == 403

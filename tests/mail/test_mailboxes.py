@@ -261,9 +261,24 @@ def test_nobody_points_a_mailbox_at_a_private_address(client, admin, host):
     response = client.post(reverse("mail:mailbox_create"), form_data(host=host))
 
     assert response.context["form"].errors["host"] == [
-        "Kontor does not connect to local or private network addresses."
+        "Kontor does not connect to local or private network addresses. For a mail server "
+        "on the company network, set MAIL_IMAP_ALLOW_PRIVATE=true in Kontor's settings."
     ]
     assert rows() == ([], 0)
+
+
+def test_only_a_mail_manager_hears_of_the_setting_for_private_addresses(client, owner, settings):
+    # The setting is of no use to a sales rep: they hear only that it is refused.
+    settings.MAIL_IMAP_ALLOWED_HOSTS = ["10.1.2.3"]
+    client.force_login(owner)
+
+    response = client.post(
+        reverse("mail:mailbox_create"), form_data(kind=MailboxKind.PERSONAL, host="10.1.2.3")
+    )
+
+    assert response.context["form"].errors["host"] == [
+        "Kontor does not connect to local or private network addresses."
+    ]
 
 
 def test_private_addresses_are_allowed_by_the_setting(client, admin, settings):

@@ -471,3 +471,16 @@ def test_a_sent_message_goes_with_its_person_to_another_team(
     assert client.get(f"/api/v1/emails/{orphan.uuid}", **reader(owner)).status_code == 200
     client.force_login(outsider)
     assert client.get(reverse("mail:outgoing_detail", args=[moved.uuid])).status_code == 200
+
+
+def test_the_recipient_is_labelled_an_in_german_not_bis(
+    client, owner, mueller, django_capture_on_commit_callbacks
+):
+    # "To" of a date range is "Bis"; the recipient of an e-mail is "An" (msgctxt).
+    message = send(owner, mueller, django_capture_on_commit_callbacks, subject="Hallo")
+    type(owner).objects.filter(pk=owner.pk).update(language="de")
+    client.force_login(owner)
+    detail = client.get(reverse("mail:outgoing_detail", args=[message.uuid])).content.decode()
+    sent_list = client.get(reverse("mail:outgoing_list")).content.decode()
+    assert "<dt>An</dt>" in detail and "<dt>Bis</dt>" not in detail
+    assert '<th scope="col">An</th>' in sent_list and ">Bis<" not in sent_list

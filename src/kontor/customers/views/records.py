@@ -190,7 +190,13 @@ def _edit(request, *, form_class, record, create, update):
     return render(
         request,
         "customers/record_form.html",
-        {"form": form, "record": record, "conflict": conflict, "duplicates": found},
+        {
+            "form": form,
+            "record": record,
+            "conflict": conflict,
+            "duplicates": found,
+            "model_name": form._meta.model._meta.model_name,  # the heading of a new record
+        },
         status=409 if conflict else (422 if request.method == "POST" else 200),
     )
 

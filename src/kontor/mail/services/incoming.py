@@ -57,7 +57,14 @@ def _require_may_manage(actor, kind: str) -> None:
 def host_error(actor, host: str) -> str | None:
     """Why ``actor`` may not point a mailbox at ``host`` (kontor.mail.servers), or None."""
     if servers.literal_refused(host):
-        return _("Kontor does not connect to local or private network addresses.")
+        refused = _("Kontor does not connect to local or private network addresses.")
+        if user_can(actor, Capability.MAIL_MANAGE):
+            # Whoever sets up mailboxes learns how to allow the company's own server.
+            return f"{refused} " + _(
+                "For a mail server on the company network, set MAIL_IMAP_ALLOW_PRIVATE=true "
+                "in Kontor's settings."
+            )
+        return refused
     if servers.may_use_host(actor, host):
         return None
     allowed = servers.allowed_hosts()

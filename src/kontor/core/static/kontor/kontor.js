@@ -16,14 +16,20 @@
       event.preventDefault();
       return;
     }
-    // A double click sends a form once. GET forms (filters) may be sent again.
+    // A double click sends a form once. GET forms (filters) may be sent again, and so
+    // may a form through another of its buttons: a download (the list's "Export CSV")
+    // leaves the page as it is, and "Export Excel" right after it must not do nothing.
     if ((form.method || "get").toLowerCase() === "post") {
-      if (form.dataset.submitted === "true") {
+      var submitter = event.submitter;
+      var key = submitter ? (submitter.name || "") + "=" + (submitter.value || "") : "=";
+      if (form.dataset.submitted === key) {
         event.preventDefault();
         return;
       }
-      form.dataset.submitted = "true";
-      window.setTimeout(function () { form.dataset.submitted = "false"; }, 5000);
+      form.dataset.submitted = key;
+      window.setTimeout(function () {
+        if (form.dataset.submitted === key) { delete form.dataset.submitted; }
+      }, 5000);
     }
   });
 })();
