@@ -128,7 +128,7 @@ class AppointmentPatch(InputSchema):
     send_invitations: bool = False
 
 
-class CancelIn(InputSchema):
+class AppointmentCancelIn(InputSchema):
     reason: str = ""
     send_invitations: bool = False
 
@@ -286,7 +286,7 @@ def appointment_update(request: HttpRequest, uuid: UUID, payload: AppointmentPat
 @router.post(
     "/appointments/{uuid:uuid}/cancel", response=AppointmentOut, summary="Cancel an appointment"
 )
-def appointment_cancel(request: HttpRequest, uuid: UUID, payload: CancelIn):
+def appointment_cancel(request: HttpRequest, uuid: UUID, payload: AppointmentCancelIn):
     _require(request, Capability.ACTIVITIES_EDIT)
     services.appointment_cancel(
         actor=request.auth,
