@@ -18,6 +18,7 @@ import typing
 from pathlib import Path
 
 import pytest
+from django.test import RequestFactory
 from ninja import Schema
 from pydantic import BaseModel
 
@@ -230,3 +231,25 @@ def test_documented_schemas_are_the_right_ones(spec):
     body = cancel["application/json"]["schema"]
     assert body == {"$ref": "#/components/schemas/AppointmentCancelIn"}
     assert "required" not in spec["components"]["schemas"]["AppointmentCancelIn"]
+
+
+def test_the_suite_checks_api_answers_against_the_document():
+    # tests/openapi_conformance.py checks every answer in the suite; here, that it
+    # would notice an answer the document does not describe.
+    from django.http import HttpResponse, JsonResponse
+
+    from kontor.core.api.errors import problem
+    from tests.openapi_conformance import mismatches
+
+    me = {"uuid": "not-a-uuid", "username": "x"}
+    assert any("uuid" in m for m in mismatches("GET", "/api/v1/me", JsonResponse(me)))
+    assert any("required" in m for m in mismatches("GET", "/api/v1/me", JsonResponse(me)))
+    assert mismatches("GET", "/api/v1/me", HttpResponse("<html>", status=403))
+    assert mismatches("GET", "/api/v1/me", JsonResponse({}, status=418))
+    assert mismatches("GET", "/api/v1/me", JsonResponse({}, status=500))
+    assert mismatches("DELETE", "/api/v1/me", HttpResponse(status=405))
+    request = RequestFactory().get("/api/v1/me")
+    assert mismatches("GET", "/api/v1/me", problem(request, 401)) == []
+    assert mismatches("DELETE", "/api/v1/me", problem(request, 405)) == []
+    assert mismatches("GET", "/api/v1/nothing", problem(request, 404)) == []
+    assert mismatches("GET", "/api/v1/persons/import-vcard", problem(request, 405)) == []

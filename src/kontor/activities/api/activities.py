@@ -297,7 +297,14 @@ def activity_attachment_create(request: HttpRequest, uuid: UUID, file: File[Uplo
     "/activities/{uuid:uuid}/attachments/{uuid:attachment_uuid}",
     summary="Download a file of an activity",
     description="Always `Content-Disposition: attachment` with the original file name.",
-    response={200: None},
+    openapi_extra={
+        "responses": {
+            "200": {
+                "description": "The file, in the content type it was stored with.",
+                "content": {"*/*": {"schema": {"type": "string", "format": "binary"}}},
+            }
+        }
+    },
 )
 def activity_attachment_download(request: HttpRequest, uuid: UUID, attachment_uuid: UUID):
     from kontor.activities.views.activities import file_response
