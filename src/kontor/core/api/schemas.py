@@ -1,11 +1,14 @@
 """Base for request bodies: unknown fields are refused (a typo must not be a silent
 no-op), and text never carries NUL characters (PostgreSQL cannot store them)."""
 
-from typing import Any
+from typing import Annotated, Any
 
 from django.utils.translation import gettext as _
 from ninja import Schema
-from pydantic import ConfigDict, field_validator
+from pydantic import ConfigDict, Field, field_validator
+
+# A row id as a filter takes it: the databases' 64-bit range (SQLite cannot bind more).
+RowId = Annotated[int, Field(ge=1, le=2**63 - 1)]
 
 
 class InputSchema(Schema):
