@@ -33,3 +33,24 @@ def test_search_and_custom_fields_document_the_values_they_take(client):
     assert search["kinds"]["schema"]["pattern"].startswith("^")
     fields = spec["paths"]["/api/v1/custom-fields"]["get"]["parameters"]
     assert fields[0]["schema"]["enum"] == ["customers.person", "customers.organization"]
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "/api/v1/activities?since=0.5",
+        "/api/v1/activities?until=1700000000",
+        "/api/v1/appointments?start=1e3",
+        "/api/v1/appointments?end=-2",
+    ],
+)
+def test_a_number_is_not_a_date_time(client, owner, query):
+    # pydantic took a number for a Unix timestamp; the document promises ISO 8601.
+    response = client.get(query, **reader(owner))
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["message"] == "Enter a valid date/time."
+
+
+def test_an_iso_date_time_is_still_a_filter(client, owner):
+    response = client.get("/api/v1/activities?since=2026-01-05T10:00:00Z", **reader(owner))
+    assert response.status_code == 200

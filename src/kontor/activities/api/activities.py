@@ -21,7 +21,7 @@ from kontor.activities.services import attachments as attachment_services
 from kontor.core.access import get_object_for_user, user_can
 from kontor.core.api.errors import problem
 from kontor.core.api.pagination import MAX_CURSOR_LENGTH, MAX_LIMIT, CursorPage
-from kontor.core.api.schemas import InputSchema
+from kontor.core.api.schemas import InputSchema, IsoDateTime
 from kontor.core.permissions import Capability
 from kontor.customers.models import Organization, Person
 
@@ -98,8 +98,8 @@ class ActivityListParams(Schema):
         None, description="Type; repeatable.", json_schema_extra={"items": KIND_SCHEMA}
     )
     author: str | None = Field(None, max_length=150, description="Username of who logged it.")
-    since: datetime | None = Field(None, description="Occurred at or after.")
-    until: datetime | None = Field(None, description="Occurred before.")
+    since: IsoDateTime | None = Field(None, description="Occurred at or after.")
+    until: IsoDateTime | None = Field(None, description="Occurred before.")
     cursor: str | None = Field(
         None,
         max_length=MAX_CURSOR_LENGTH,

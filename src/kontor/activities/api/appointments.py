@@ -24,7 +24,7 @@ from kontor.activities.services import appointments as services
 from kontor.core.access import get_object_for_user, user_can
 from kontor.core.api.errors import problem
 from kontor.core.api.pagination import MAX_CURSOR_LENGTH, MAX_LIMIT, CursorPage, paginate
-from kontor.core.api.schemas import InputSchema
+from kontor.core.api.schemas import InputSchema, IsoDateTime
 from kontor.core.permissions import Capability
 from kontor.customers.models import Organization, Person
 
@@ -84,8 +84,8 @@ class AppointmentPage(CursorPage):
 
 
 class AppointmentListParams(Schema):
-    start: datetime | None = Field(None, description="Only appointments ending after this.")
-    end: datetime | None = Field(None, description="Only appointments starting before this.")
+    start: IsoDateTime | None = Field(None, description="Only appointments ending after this.")
+    end: IsoDateTime | None = Field(None, description="Only appointments starting before this.")
     owner: str | None = Field(None, max_length=150, description="Organizer's username.")
     attendee: str | None = Field(None, max_length=150, description="An attendee's username.")
     person: UUID | None = None

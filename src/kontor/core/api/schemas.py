@@ -1,11 +1,26 @@
 """Base for request bodies: unknown fields are refused (a typo must not be a silent
 no-op), and text never carries NUL characters (PostgreSQL cannot store them)."""
 
+import re
+from datetime import datetime
 from typing import Annotated, Any
 
 from django.utils.translation import gettext as _
 from ninja import Schema
-from pydantic import ConfigDict, Field, field_validator
+from pydantic import BeforeValidator, ConfigDict, Field, field_validator
+
+_NUMBER = re.compile(r"\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*")
+
+
+def _not_a_number(value: Any) -> Any:
+    # pydantic reads a number as a Unix timestamp ("since=0.5" is 1970); the document
+    # promises an ISO 8601 date-time, so a number is refused as in the document.
+    if isinstance(value, int | float) or (isinstance(value, str) and _NUMBER.fullmatch(value)):
+        raise ValueError(_("Enter a valid date/time."))
+    return value
+
+
+IsoDateTime = Annotated[datetime, BeforeValidator(_not_a_number)]
 
 # A row id as a filter takes it: the databases' 64-bit range (SQLite cannot bind more).
 RowId = Annotated[int, Field(ge=1, le=2**63 - 1)]
