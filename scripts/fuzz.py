@@ -170,6 +170,10 @@ def schemathesis(run: str, port: int, token: str, args, extra: list[str]) -> boo
         "all",
         "--header",
         f"Authorization: Bearer {token}",
+        # Only the token: a made-up bearer token or session cookie per case would be
+        # refused with 401 before the operation runs (`ignored_auth` still tries none).
+        "--generation-with-security-parameters",
+        "false",
         "--max-examples",
         str(args.max_examples),
         "--max-time",

@@ -54,3 +54,26 @@ def test_a_number_is_not_a_date_time(client, owner, query):
 def test_an_iso_date_time_is_still_a_filter(client, owner):
     response = client.get("/api/v1/activities?since=2026-01-05T10:00:00Z", **reader(owner))
     assert response.status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("when", "status"),
+    [
+        ("2026-01-05T17:45:11-20:49", 201),
+        ("2026-01-05T10:00:00+23:00", 201),
+        ("0001-01-01T00:00:00+01:00", 422),
+    ],
+)
+def test_an_offset_postgresql_cannot_store_is_taken_as_its_instant(client, owner, when, status):
+    # "-20:49" is a valid offset for Python, not for PostgreSQL (500): the instant is
+    # kept in UTC. The instant before year 1 exists on neither database: 422.
+    response = client.get("/api/v1/appointments", {"start": when}, **reader(owner))
+    assert response.status_code == (200 if status == 201 else 422)
+    data = {"title": "Visit", "starts_at": when, "ends_at": "2026-01-07T11:00:00Z"}
+    response = post_json(client, "/api/v1/appointments", data, **writer(owner))
+    assert response.status_code == status
+
+
+def test_a_date_time_with_an_offset_is_the_same_instant(client, owner):
+    query = {"start": "2026-01-05T12:00:00+02:00", "end": "2026-01-06T00:00:00-03:00"}
+    assert client.get("/api/v1/appointments", query, **reader(owner)).status_code == 200

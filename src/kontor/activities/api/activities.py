@@ -115,7 +115,7 @@ class ActivityIn(InputSchema):
     organization: UUID | None = Field(
         None, description="The organization's uuid; for a person, their primary one if left out."
     )
-    occurred_at: datetime | None = Field(None, description="Now if left out.")
+    occurred_at: IsoDateTime | None = Field(None, description="Now if left out.")
     direction: str = Field("", description="`in`, `out` or empty.")
     duration_minutes: int | None = Field(None, ge=0)
     text: str = Field("", max_length=ACTIVITY_TEXT_MAX_LENGTH)
@@ -128,7 +128,7 @@ class ActivityIn(InputSchema):
 class ActivityPatch(InputSchema):
     kind: str = Field(None, json_schema_extra=KIND_SCHEMA)
     subject: str = Field(None, max_length=300)
-    occurred_at: datetime = None
+    occurred_at: IsoDateTime = None
     direction: str = Field(None, description="`in`, `out` or empty.")
     duration_minutes: int | None = Field(None, ge=0)
     text: str = Field(None, max_length=ACTIVITY_TEXT_MAX_LENGTH)

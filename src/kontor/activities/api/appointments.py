@@ -97,8 +97,8 @@ class AppointmentListParams(Schema):
 
 class AppointmentIn(InputSchema):
     title: str
-    starts_at: datetime
-    ends_at: datetime = Field(description="For all-day appointments: (a time on) the last day.")
+    starts_at: IsoDateTime
+    ends_at: IsoDateTime = Field(description="For all-day appointments: (a time on) the last day.")
     all_day: bool = False
     location: str = ""
     description: str = ""
@@ -114,8 +114,8 @@ class AppointmentIn(InputSchema):
 class AppointmentPatch(InputSchema):
     version: int | None = Field(None, description="The `version` you read.")
     title: str | None = None
-    starts_at: datetime | None = None
-    ends_at: datetime | None = None
+    starts_at: IsoDateTime | None = None
+    ends_at: IsoDateTime | None = None
     all_day: bool | None = None
     location: str | None = None
     description: str | None = None

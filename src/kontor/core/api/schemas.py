@@ -2,12 +2,12 @@
 no-op), and text never carries NUL characters (PostgreSQL cannot store them)."""
 
 import re
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from django.utils.translation import gettext as _
 from ninja import Schema
-from pydantic import BeforeValidator, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BeforeValidator, ConfigDict, Field, field_validator
 
 _NUMBER = re.compile(r"\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*")
 
@@ -20,7 +20,18 @@ def _not_a_number(value: Any) -> Any:
     return value
 
 
-IsoDateTime = Annotated[datetime, BeforeValidator(_not_a_number)]
+def _in_utc(value: datetime) -> datetime:
+    # PostgreSQL refuses an offset beyond ±15:59 ("-20:49" was a 500), and an instant
+    # near year 1 or 9999 may not exist in UTC: both are refused here, on both databases.
+    if value.tzinfo is None:
+        return value
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        raise ValueError(_("Enter a valid date/time.")) from None
+
+
+IsoDateTime = Annotated[datetime, BeforeValidator(_not_a_number), AfterValidator(_in_utc)]
 
 # A row id as a filter takes it: the databases' 64-bit range (SQLite cannot bind more).
 RowId = Annotated[int, Field(ge=1, le=2**63 - 1)]
