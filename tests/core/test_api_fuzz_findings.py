@@ -77,3 +77,15 @@ def test_an_offset_postgresql_cannot_store_is_taken_as_its_instant(client, owner
 def test_a_date_time_with_an_offset_is_the_same_instant(client, owner):
     query = {"start": "2026-01-05T12:00:00+02:00", "end": "2026-01-06T00:00:00-03:00"}
     assert client.get("/api/v1/appointments", query, **reader(owner)).status_code == 200
+
+
+@pytest.mark.parametrize("query", ["due_before=0", "due_after=20260105", "due_after=1.5"])
+def test_a_number_is_not_a_day(client, owner, query):
+    response = client.get(f"/api/v1/tasks?{query}", **reader(owner))
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["message"] == "Enter a valid date."
+
+
+def test_an_iso_day_is_still_a_filter(client, owner):
+    response = client.get("/api/v1/tasks?due_before=2026-01-05", **reader(owner))
+    assert response.status_code == 200

@@ -2,7 +2,7 @@
 no-op), and text never carries NUL characters (PostgreSQL cannot store them)."""
 
 import re
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Annotated, Any
 
 from django.utils.translation import gettext as _
@@ -18,6 +18,16 @@ def _not_a_number(value: Any) -> Any:
     if isinstance(value, int | float) or (isinstance(value, str) and _NUMBER.fullmatch(value)):
         raise ValueError(_("Enter a valid date/time."))
     return value
+
+
+def _not_a_day_number(value: Any) -> Any:
+    # The same for a date: pydantic took "due_before=0" for 1970-01-01.
+    if isinstance(value, int | float) or (isinstance(value, str) and _NUMBER.fullmatch(value)):
+        raise ValueError(_("Enter a valid date."))
+    return value
+
+
+IsoDate = Annotated[date, BeforeValidator(_not_a_day_number)]
 
 
 def _in_utc(value: datetime) -> datetime:
