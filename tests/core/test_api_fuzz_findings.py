@@ -89,3 +89,22 @@ def test_a_number_is_not_a_day(client, owner, query):
 def test_an_iso_day_is_still_a_filter(client, owner):
     response = client.get("/api/v1/tasks?due_before=2026-01-05", **reader(owner))
     assert response.status_code == 200
+
+
+def test_the_word_document_leaves_out_what_xml_cannot_hold(db):
+    # A control character in a process's texts made the .docx export a 500.
+    import io
+
+    from docx import Document as Word
+
+    from kontor.processes.models import Process, StepActivity
+    from kontor.processes.requirements_doc import render_docx
+    from kontor.processes.scenes import scenes_install
+
+    scenes_install(language="de")
+    version = Process.objects.get(key="trade_fair_visitor").versions.select_related("process").get()
+    version.process.name = "Messe\x01besucher\x1b"
+    version.process.save()
+    StepActivity.objects.filter(step__version=version).update(title="Budget\x0berfassen")
+    text = "\n".join(p.text for p in Word(io.BytesIO(render_docx(version, "de"))).paragraphs)
+    assert "Messebesucher" in text
