@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 SIZE ?= medium
 
-.PHONY: run test test-sqlite test-postgres lint format bench messages lock clean
+.PHONY: run test test-sqlite test-postgres lint format bench fuzz messages lock clean
 
 $(STAMP): pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -54,6 +54,12 @@ format: $(STAMP)
 # both). Writes bench/results/<date>-<size>.md; see bench/README.md.
 bench: $(STAMP)
 	$(BIN)/python bench/run.py --size $(SIZE) $(if $(DATABASES),--databases $(DATABASES))
+
+# schemathesis against a running Kontor (admin and read-only tokens; SQLite, and PostgreSQL:
+# FUZZ_DATABASE_URL or a throwaway cluster). Slow, so not part of `make test`. Bounds and
+# schemathesis options: FUZZ_ARGS="--max-examples 100 --max-time 1800 -- --phases fuzzing".
+fuzz: $(STAMP)
+	$(BIN)/python scripts/fuzz.py $(FUZZ_ARGS)
 
 messages: $(STAMP)
 	cd src/kontor && KONTOR_VAR_DIR=../../var ../../$(BIN)/kontor makemessages -l de --no-obsolete --no-location

@@ -62,4 +62,4 @@ def readonly(team):
     return UserFactory(username="readonly", role=role(RoleCode.READ_ONLY), teams=[team])
 
 
-pytest_plugins = ["tests.mailsink"]
+pytest_plugins = ["tests.mailsink", "tests.openapi_conformance"]

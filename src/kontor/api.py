@@ -127,6 +127,9 @@ def _field_name(loc) -> str | None:
     parts = [str(p) for p in loc[1:]]
     if loc and loc[0] == "body" and len(parts) > 1:
         parts = parts[1:]
+    elif loc and loc[0] == "query" and len(parts) > 2 and not parts[1].isdigit():
+        # A list parameter comes as ("query", "params", "tag", 0): clients want "tag.0".
+        parts = parts[1:]
     return ".".join(parts) or None
 
 
@@ -211,6 +214,12 @@ def _rate_limited(request: HttpRequest, exc: RateLimited):
 @api.exception_handler(Http404)
 def _not_found(request: HttpRequest, exc: Http404):
     return problem(request, 404, detail=_("No such record, or you may not see it."))
+
+
+@api.exception_handler(OverflowError)
+def _out_of_range(request: HttpRequest, exc: OverflowError):
+    # SQLite cannot bind an integer beyond 64 bits (a filter or a field far out of range).
+    return problem(request, 422, detail=_("A number is out of range."))
 
 
 @api.exception_handler(InvalidCursor)

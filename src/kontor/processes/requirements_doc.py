@@ -10,9 +10,11 @@ grade. Because the activities carry their acceptance status, the same document i
 acceptance checklist.
 """
 
+import dataclasses
 import io
 import logging
 import os
+import re
 from dataclasses import dataclass, field
 
 from django.utils import formats, timezone, translation
@@ -428,7 +430,24 @@ def render_docx(version: ProcessVersion, language: str = "de") -> bytes:
     """The requirements document as an editable Word document (.docx). The diagram is
     left out with a note (Word cannot show the SVG without a raster copy)."""
     doc = document_build(version, language=language)
-    return _docx(doc)
+    return _docx(_xml_safe(doc))
+
+
+# What XML 1.0 cannot hold (python-docx refuses it with an error): control characters
+# but tab and line breaks, lone surrogates, U+FFFE and U+FFFF.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def _xml_safe(value):
+    """``value`` (the document, its sections, their texts) without what XML cannot hold."""
+    if isinstance(value, str):
+        return _NOT_XML.sub("", value)
+    if isinstance(value, list | tuple):
+        return type(value)(_xml_safe(v) for v in value)
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        changes = {f.name: _xml_safe(getattr(value, f.name)) for f in dataclasses.fields(value)}
+        return dataclasses.replace(value, **changes)
+    return value
 
 
 def _docx(doc: Document) -> bytes:

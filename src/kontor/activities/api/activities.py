@@ -20,10 +20,9 @@ from kontor.activities.services import activities as services
 from kontor.activities.services import attachments as attachment_services
 from kontor.core.access import get_object_for_user, user_can
 from kontor.core.api.auth import requires
-from kontor.core.api.datetimes import StorableDateTime
 from kontor.core.api.errors import problem
 from kontor.core.api.pagination import MAX_CURSOR_LENGTH, MAX_LIMIT, CursorPage
-from kontor.core.api.schemas import InputSchema
+from kontor.core.api.schemas import InputSchema, IsoDateTime
 from kontor.core.permissions import Capability
 from kontor.customers.models import Organization, Person
 
@@ -103,8 +102,8 @@ class ActivityListParams(Schema):
         None, description="Type; repeatable.", json_schema_extra={"items": KIND_SCHEMA}
     )
     author: str | None = Field(None, max_length=150, description="Username of who logged it.")
-    since: StorableDateTime | None = Field(None, description="Occurred at or after.")
-    until: StorableDateTime | None = Field(None, description="Occurred before.")
+    since: IsoDateTime | None = Field(None, description="Occurred at or after.")
+    until: IsoDateTime | None = Field(None, description="Occurred before.")
     cursor: str | None = Field(
         None,
         max_length=MAX_CURSOR_LENGTH,
@@ -120,7 +119,7 @@ class ActivityIn(InputSchema):
     organization: UUID | None = Field(
         None, description="The organization's uuid; for a person, their primary one if left out."
     )
-    occurred_at: StorableDateTime | None = Field(None, description="Now if left out.")
+    occurred_at: IsoDateTime | None = Field(None, description="Now if left out.")
     direction: str = Field("", description="`in`, `out` or empty.")
     duration_minutes: int | None = Field(None, ge=0)
     text: str = Field("", max_length=ACTIVITY_TEXT_MAX_LENGTH)
@@ -133,7 +132,7 @@ class ActivityIn(InputSchema):
 class ActivityPatch(InputSchema):
     kind: str = Field(None, json_schema_extra=KIND_SCHEMA)
     subject: str = Field(None, max_length=300)
-    occurred_at: StorableDateTime = None
+    occurred_at: IsoDateTime = None
     direction: str = Field(None, description="`in`, `out` or empty.")
     duration_minutes: int | None = Field(None, ge=0)
     text: str = Field(None, max_length=ACTIVITY_TEXT_MAX_LENGTH)
@@ -311,7 +310,14 @@ def activity_attachment_create(request: HttpRequest, uuid: UUID, file: File[Uplo
     "/activities/{uuid:uuid}/attachments/{uuid:attachment_uuid}",
     summary="Download a file of an activity",
     description="Always `Content-Disposition: attachment` with the original file name.",
-    response={200: None},
+    openapi_extra={
+        "responses": {
+            "200": {
+                "description": "The file, in the content type it was stored with.",
+                "content": {"*/*": {"schema": {"type": "string", "format": "binary"}}},
+            }
+        }
+    },
 )
 def activity_attachment_download(request: HttpRequest, uuid: UUID, attachment_uuid: UUID):
     from kontor.activities.views.activities import file_response

@@ -23,10 +23,9 @@ from kontor.activities.queries import appointments as queries
 from kontor.activities.services import appointments as services
 from kontor.core.access import get_object_for_user, user_can
 from kontor.core.api.auth import requires
-from kontor.core.api.datetimes import StorableDateTime
 from kontor.core.api.errors import problem
 from kontor.core.api.pagination import MAX_CURSOR_LENGTH, MAX_LIMIT, CursorPage, paginate
-from kontor.core.api.schemas import InputSchema
+from kontor.core.api.schemas import InputSchema, IsoDateTime
 from kontor.core.permissions import Capability
 from kontor.customers.models import Organization, Person
 
@@ -86,10 +85,8 @@ class AppointmentPage(CursorPage):
 
 
 class AppointmentListParams(Schema):
-    start: StorableDateTime | None = Field(None, description="Only appointments ending after this.")
-    end: StorableDateTime | None = Field(
-        None, description="Only appointments starting before this."
-    )
+    start: IsoDateTime | None = Field(None, description="Only appointments ending after this.")
+    end: IsoDateTime | None = Field(None, description="Only appointments starting before this.")
     owner: str | None = Field(None, max_length=150, description="Organizer's username.")
     attendee: str | None = Field(None, max_length=150, description="An attendee's username.")
     person: UUID | None = None
@@ -101,10 +98,8 @@ class AppointmentListParams(Schema):
 
 class AppointmentIn(InputSchema):
     title: str
-    starts_at: StorableDateTime
-    ends_at: StorableDateTime = Field(
-        description="For all-day appointments: (a time on) the last day."
-    )
+    starts_at: IsoDateTime
+    ends_at: IsoDateTime = Field(description="For all-day appointments: (a time on) the last day.")
     all_day: bool = False
     location: str = ""
     description: str = ""
@@ -122,8 +117,8 @@ class AppointmentPatch(InputSchema):
         ..., description="Required: the `version` you read; 409 if the appointment changed since."
     )
     title: str | None = None
-    starts_at: StorableDateTime | None = None
-    ends_at: StorableDateTime | None = None
+    starts_at: IsoDateTime | None = None
+    ends_at: IsoDateTime | None = None
     all_day: bool | None = None
     location: str | None = None
     description: str | None = None
@@ -136,7 +131,7 @@ class AppointmentPatch(InputSchema):
     send_invitations: bool = False
 
 
-class CancelIn(InputSchema):
+class AppointmentCancelIn(InputSchema):
     reason: str = ""
     send_invitations: bool = False
 
@@ -297,7 +292,7 @@ def appointment_update(request: HttpRequest, uuid: UUID, payload: AppointmentPat
     "/appointments/{uuid:uuid}/cancel", response=AppointmentOut, summary="Cancel an appointment"
 )
 @requires(Capability.ACTIVITIES_EDIT)
-def appointment_cancel(request: HttpRequest, uuid: UUID, payload: CancelIn):
+def appointment_cancel(request: HttpRequest, uuid: UUID, payload: AppointmentCancelIn):
     _require(request, Capability.ACTIVITIES_EDIT)
     services.appointment_cancel(
         actor=request.auth,

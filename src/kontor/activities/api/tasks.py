@@ -20,7 +20,7 @@ from kontor.core.access import get_object_for_user, user_can
 from kontor.core.api.auth import requires
 from kontor.core.api.errors import problem
 from kontor.core.api.pagination import MAX_CURSOR_LENGTH, MAX_LIMIT, CursorPage, paginate
-from kontor.core.api.schemas import InputSchema
+from kontor.core.api.schemas import InputSchema, IsoDate
 from kontor.core.permissions import Capability
 from kontor.customers.models import Organization, Person
 
@@ -95,8 +95,8 @@ class TaskListParams(Schema):
         None, max_length=150, description='A username, or "me"; leave out for everyone visible.'
     )
     status: TaskStatus | None = None
-    due_after: date | None = Field(None, description="Due on or after this day.")
-    due_before: date | None = Field(None, description="Due on or before this day.")
+    due_after: IsoDate | None = Field(None, description="Due on or after this day.")
+    due_before: IsoDate | None = Field(None, description="Due on or before this day.")
     person: UUID | None = None
     organization: UUID | None = None
     cursor: str | None = Field(

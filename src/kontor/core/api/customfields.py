@@ -27,6 +27,8 @@ class CustomFieldParams(Schema):
     entity: str = Field(
         description="Whose fields: " + ", ".join(customfields.ENTITIES) + ".",
         examples=["customers.person"],
+        # Documented only: the view answers another value with a translated 422.
+        json_schema_extra={"enum": list(customfields.ENTITIES)},
     )
 
 

@@ -101,12 +101,34 @@ PROBLEM_RESPONSES = {
     "400": "Malformed request (e.g. body is not JSON, invalid cursor).",
     "401": "No valid token or session.",
     "403": "The token may only read, or the role does not allow this.",
-    "404": "No such record, or one you may not see.",
+    "404": "No such record, or one you may not see (in the path, a filter or the body).",
     "409": "Optimistic locking: someone else changed the record since `version`.",
     "413": "The request body is too large.",
     "422": "Invalid input; `errors` names the fields.",
     "429": "Rate limit exceeded; see the Retry-After header.",
 }
+
+
+def _names_a_record(operation: dict[str, Any], schemas: dict[str, Any]) -> bool:
+    """Whether a query parameter or the body names a record by uuid: one the user may not
+    see is a 404, as in a path."""
+    todo = [p.get("schema", {}) for p in operation.get("parameters", [])]
+    for content in operation.get("requestBody", {}).get("content", {}).values():
+        todo.append(content.get("schema", {}))
+    seen = set()
+    while todo:
+        node = todo.pop()
+        if isinstance(node, list):
+            todo += node
+        elif isinstance(node, dict):
+            if node.get("format") == "uuid":
+                return True
+            ref = node.get("$ref", "")
+            if ref.startswith("#/components/schemas/") and ref not in seen:
+                seen.add(ref)
+                todo.append(schemas.get(ref.rsplit("/", 1)[-1], {}))
+            todo += [v for k, v in node.items() if k != "$ref"]
+    return False
 
 
 def document_problems(schema: dict[str, Any]) -> dict[str, Any]:
@@ -130,7 +152,7 @@ def document_problems(schema: dict[str, Any]) -> dict[str, Any]:
                 statuses.add("400")
             if operation.get("security"):
                 statuses |= {"401", "403", "429"}
-            if "{" in path:
+            if "{" in path or _names_a_record(operation, components["schemas"]):
                 statuses.add("404")
             if method == "patch":
                 statuses.add("409")

@@ -11,11 +11,17 @@ from kontor.core.api.errors import problem
 
 router = Router(tags=["search"])
 
+_KIND = "(" + "|".join(search.KINDS) + ")?"
+_KINDS_PATTERN = rf"^\s*{_KIND}\s*(,\s*{_KIND}\s*)*$"
+
 
 class SearchParams(Schema):
     q: str = Field("", description="The words to find; every word must match (as a prefix).")
     kinds: str = Field(
-        "", description="Comma-separated kinds to search (person, organization); all if empty."
+        "",
+        description="Comma-separated kinds to search (person, organization); all if empty.",
+        # Documented only: the view answers an unknown kind with a translated 422.
+        json_schema_extra={"pattern": _KINDS_PATTERN},
     )
     limit: int = Field(search.DEFAULT_LIMIT, ge=1, le=search.MAX_LIMIT, description="Per kind.")
 

@@ -13,6 +13,7 @@ from kontor.core.access import get_object_for_user, user_can
 from kontor.core.api.auth import requires
 from kontor.core.api.errors import problem
 from kontor.core.api.pagination import ListParams, paginate
+from kontor.core.api.schemas import RowId
 from kontor.core.permissions import Capability
 from kontor.customers import listing, queries, services, vcard
 from kontor.customers.api.duplicates import (
@@ -53,7 +54,7 @@ class PersonListParams(ListParams):
     team: list[UUID] = Field(None, description="Team uuid; repeatable.")
     organization: list[UUID] = Field(None, description="Organization uuid; repeatable.")
     city: str = Field(None, max_length=120, description="City contains this text.")
-    tag: list[int] = Field(None, description="Tag id; repeatable (any of them).")
+    tag: list[RowId] = Field(None, description="Tag id; repeatable (any of them).")
     sort: str = Field(None, max_length=40, description=FILTERS_HELP)
 
 
@@ -71,7 +72,7 @@ class OrganizationListParams(ListParams):
         json_schema_extra={"items": {"type": "string", "enum": list(CustomerKind.values)}},
     )
     city: str = Field(None, max_length=120, description="City contains this text.")
-    tag: list[int] = Field(None, description="Tag id; repeatable (any of them).")
+    tag: list[RowId] = Field(None, description="Tag id; repeatable (any of them).")
     parent: list[UUID] = Field(None, description="Parent organization uuid; repeatable.")
     sort: str = Field(None, max_length=40, description=FILTERS_HELP)
 

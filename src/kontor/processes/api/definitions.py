@@ -75,7 +75,7 @@ class ProcessListParams(Schema):
     limit: int = Field(50, ge=1, le=MAX_LIMIT, description="Rows per page (1 to 200).")
 
 
-class ActivityOut(Schema):
+class StepActivityOut(Schema):
     id: int
     kind: ActivityType
     title: str
@@ -88,7 +88,7 @@ class ActivityOut(Schema):
     acceptance_comment: str
 
 
-class TransitionOut(Schema):
+class StepTransitionOut(Schema):
     id: int
     source: str = Field(description="Key of the step it leaves.")
     target: str = Field(description="Key of the step it leads to.")
@@ -117,8 +117,8 @@ class StepOut(Schema):
     required_fields: list[str]
     is_end: bool
     goal_reached: bool
-    activities: list[ActivityOut]
-    transitions: list[TransitionOut] = Field(description="The ways on from this step.")
+    activities: list[StepActivityOut]
+    transitions: list[StepTransitionOut] = Field(description="The ways on from this step.")
 
     @staticmethod
     def resolve_activities(step) -> list:

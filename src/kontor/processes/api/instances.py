@@ -59,7 +59,7 @@ class ItemOut(Schema):
     )
 
 
-class TransitionOut(Schema):
+class ChoiceOut(Schema):
     id: int
     label: str
     target: str = Field(description="Key of the step it leads to.")
@@ -94,7 +94,7 @@ class InstanceOut(Schema):
 
 class InstanceDetailOut(InstanceOut):
     items: list[ItemOut] = Field(description="The current step's items.")
-    choices: list[TransitionOut] = Field(
+    choices: list[ChoiceOut] = Field(
         description="Ways on to choose between (POST …/choose); empty when none is due."
     )
     steps: list[StepRunOut]
@@ -124,7 +124,7 @@ class ChooseIn(InputSchema):
     lock_version: int | None = None
 
 
-class CancelIn(InputSchema):
+class InstanceCancelIn(InputSchema):
     reason: str = Field(max_length=2000)
 
 
@@ -373,7 +373,7 @@ def instance_choose(request: HttpRequest, uuid: UUID, payload: ChooseIn):
     summary="Cancel a process instance (reason required)",
 )
 @requires(Capability.CUSTOMERS_VIEW, Capability.ACTIVITIES_EDIT)
-def instance_cancel(request: HttpRequest, uuid: UUID, payload: CancelIn):
+def instance_cancel(request: HttpRequest, uuid: UUID, payload: InstanceCancelIn):
     instance = _get(request, uuid)
     _require(request, Capability.ACTIVITIES_EDIT)
     instance = engine.instance_cancel(
