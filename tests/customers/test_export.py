@@ -196,12 +196,15 @@ def test_xlsx_writes_text_as_string_cells_never_formulas(client, owner, hostile)
         (dict(zip(header, row, strict=True)) for row in sheet.iter_rows(min_row=2)),
         key=lambda r: r["first name"].value,
     )
-    assert [r["last name"].value for r in rows] == ["'" + text for text in HOSTILE]
-    for row in rows:
+    # The text exactly as typed — no visible quote — with Excel's own text marker.
+    assert [r["last name"].value for r in rows] == HOSTILE
+    for row, text in zip(rows, HOSTILE, strict=True):
         for column in HOSTILE_COLUMNS:
-            assert row[column].data_type == "s"
-            assert row[column].value.startswith("'"), (column, row[column].value)
+            cell = row[column]
+            assert (cell.value, cell.data_type, cell.quotePrefix) == (text, "s", True), column
         assert (row["Score"].value, row["Score"].data_type) == (-2, "n")
+        # Text that does not start like a formula has no marker.
+        assert (row["first name"].data_type, row["first name"].quotePrefix) == ("s", False)
 
 
 def test_plain_text_is_exported_unchanged(client, owner, people):

@@ -413,3 +413,102 @@ def test_a_scan_writes_pairs_in_batches(
 # release (7); the last, empty batch: heartbeat, savepoint, records, removing pairs
 # not found again, done, release (6); reading the ended scan (1).
 FIXED_SCAN_QUERIES = 23
+
+
+# --- A cancel while the worker holds SQLite's writer lock -------------------------------------
+
+
+def _database_locked(monkeypatch) -> None:
+    """Every write to a job row fails as SQLite fails when the worker holds the writer
+    lock beyond the busy timeout."""
+    from django.db.models import QuerySet
+    from django.db.utils import OperationalError
+
+    from kontor.core.models import BackgroundJob
+
+    update = QuerySet.update
+
+    def locked(self, **kwargs):
+        if issubclass(self.model, BackgroundJob):
+            raise OperationalError("database is locked")
+        return update(self, **kwargs)
+
+    monkeypatch.setattr(QuerySet, "update", locked)
+
+
+BUSY = "Kontor is busy with this job; try again in a moment."
+
+
+def test_a_scan_cancel_on_a_locked_database_asks_to_try_again(client, admin, monkeypatch):
+    scan = DuplicateScan.objects.create(kind="person", started_by=admin, status="running")
+    client.force_login(admin)
+    _database_locked(monkeypatch)
+    for name in ("duplicate_scan_cancel", "duplicate_scan_retry"):
+        url = reverse(f"customers:{name}", args=[scan.pk])
+        response = client.post(url, HTTP_HX_REQUEST="true")
+        assert response.status_code == 200
+        assert BUSY in response.text
+        response = client.post(url, follow=True)
+        assert response.status_code == 200
+        assert BUSY in response.text
+    scan.refresh_from_db()
+    assert scan.status == "running"
+
+
+def test_a_bulk_job_cancel_on_a_locked_database_asks_to_try_again(
+    client, owner, teammate, monkeypatch
+):
+    job = bulk.bulk_job_start(
+        entity="customers.person",
+        actor=owner,
+        action="set_owner",
+        value=str(teammate.uuid),
+        params={"query": ""},
+        total=5,
+    )
+    client.force_login(owner)
+    _database_locked(monkeypatch)
+    for name in ("bulk_job_cancel", "bulk_job_retry"):
+        url = reverse(f"customers:{name}", args=[job.pk])
+        response = client.post(url, HTTP_HX_REQUEST="true")
+        assert response.status_code == 200
+        assert BUSY in response.text
+        response = client.post(url, follow=True)
+        assert response.status_code == 200
+        assert BUSY in response.text
+    job.refresh_from_db()
+    assert job.status == "queued"
+
+
+def test_a_cancel_recorded_between_chunks_stops_the_job(owner, teammate, monkeypatch):
+    monkeypatch.setattr(bulk, "CHUNK", 2)
+    for i in range(5):
+        owned_by(PersonFactory, owner, last_name=f"Name{i}")
+    job = bulk.bulk_job_start(
+        entity="customers.person",
+        actor=owner,
+        action="set_owner",
+        value=str(teammate.uuid),
+        params={"query": ""},
+        total=5,
+    )
+    pauses = []
+
+    def user_cancels_in_the_pause() -> None:
+        # the moment the worker leaves the writer lock free, the user's cancel gets in
+        pauses.append(True)
+        assert jobs.job_cancel(job=BulkJob.objects.get(pk=job.pk))
+
+    monkeypatch.setattr(jobs, "let_other_writers_in", user_cancels_in_the_pause)
+    list_tasks.bulk_change.func(job.pk)
+    job.refresh_from_db()
+    assert (job.status, job.done, len(pauses)) == ("cancelled", 2, 1)
+    assert Person.objects.filter(owner=teammate).count() == 2
+
+
+def test_the_worker_pauses_between_chunks_on_sqlite_only(monkeypatch, settings):
+    slept = []
+    monkeypatch.setattr(jobs.time, "sleep", slept.append)
+    settings.JOB_SQLITE_PAUSE_SECONDS = 0.1
+    jobs.let_other_writers_in()
+    assert slept == ([0.1] if connection.vendor == "sqlite" else [])

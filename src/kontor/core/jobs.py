@@ -13,6 +13,11 @@ scan …); ``run`` drives it::
 - Between chunks the heartbeat moves; that same write finds out whether the job is
   still this worker's: cancelled by its user, or taken over after the sweep decided
   this worker was dead, the job stops here and the chunk in hand is not written.
+- On SQLite the worker pauses briefly after each chunk (``let_other_writers_in``):
+  SQLite has one writer at a time, and back-to-back chunk transactions would starve
+  every other writer — a user's "Cancel" would wait for the lock until its busy
+  timeout. Should a cancel or retry still find the database locked, it raises
+  ``JobBusy`` and the view answers "try again in a moment" instead of an error.
 - On SIGTERM the worker asks jobs to stop (``request_shutdown``): a job puts itself
   back in the queue at its last committed chunk and returns, and the next worker
   resumes it.
@@ -25,17 +30,19 @@ each names the task that runs it (``task_path``)."""
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 
 from django.apps import apps
 from django.conf import settings
-from django.db import transaction
+from django.db import OperationalError, connection, transaction
 from django.db.models import F, Q, QuerySet
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.module_loading import import_string
+from django.utils.translation import gettext_lazy
 
 from kontor.core.models.jobs import ACTIVE, WORKER_LOST, BackgroundJob, JobStatus
 
@@ -47,6 +54,14 @@ _shutdown = threading.Event()
 class JobStopped(Exception):
     """The job is no longer this worker's to run: cancelled, taken over, or the
     worker is shutting down. Nothing of the chunk in hand is written."""
+
+
+class JobBusy(Exception):
+    """A cancel or retry found the database locked by the job's worker (SQLite's one
+    writer); nothing changed, the user may try again in a moment."""
+
+
+BUSY_MESSAGE = gettext_lazy("Kontor is busy with this job; try again in a moment.")
 
 
 class JobFailed(Exception):
@@ -70,6 +85,12 @@ def stale_after() -> timedelta:
 
 def max_attempts() -> int:
     return getattr(settings, "JOB_MAX_ATTEMPTS", 3)
+
+
+def sqlite_pause() -> float:
+    """Seconds a worker leaves SQLite's writer lock free after each chunk: long enough
+    for a waiting writer's busy handler (it polls every 50-100 ms) to get in."""
+    return getattr(settings, "JOB_SQLITE_PAUSE_SECONDS", 0.1)
 
 
 # --- Shutdown ------------------------------------------------------------------------------
@@ -110,6 +131,16 @@ def claim(model: type[BackgroundJob], pk: int) -> BackgroundJob | None:
         error="",
     )
     return model._base_manager.get(pk=pk) if claimed else None
+
+
+def let_other_writers_in() -> None:
+    """Between chunks on SQLite: sleep outside any transaction so that a waiting
+    writer (a user's cancel, a request saving a record) takes the one writer lock.
+    Without it the next chunk's transaction follows at once and the others wait until
+    their busy timeout ends in "database is locked". PostgreSQL locks rows, not the
+    database: no pause there."""
+    if connection.vendor == "sqlite" and sqlite_pause() > 0:
+        time.sleep(sqlite_pause())
 
 
 def heartbeat(job: BackgroundJob) -> None:
@@ -182,6 +213,7 @@ def run(
                     finish(job)
                     break
                 advance(job, progress)
+            let_other_writers_in()
     except JobStopped:
         logger.info("Job %s %s stopped at cursor %s", model.__name__, pk, job.cursor)
     except JobFailed as exc:
@@ -242,28 +274,47 @@ def recover_all_stale() -> dict[str, int]:
 # --- What users do -----------------------------------------------------------------------------
 
 
+def _is_locked(exc: OperationalError) -> bool:
+    """SQLite's "database is locked" (or "… table is locked"): the worker holds the
+    writer lock longer than the busy timeout."""
+    return "locked" in str(exc).lower()
+
+
 def job_cancel(*, job: BackgroundJob) -> bool:
     """Stop a queued or running job: its worker notices before its next chunk and
-    leaves what is committed as it is. False if the job had already ended."""
-    cancelled = (
-        type(job)
-        ._base_manager.filter(pk=job.pk, status__in=ACTIVE)
-        .update(status=JobStatus.CANCELLED, finished_at=timezone.now())
-    )
+    leaves what is committed as it is. False if the job had already ended; JobBusy
+    if the database stayed locked (nothing changed)."""
+    try:
+        with transaction.atomic():
+            cancelled = (
+                type(job)
+                ._base_manager.filter(pk=job.pk, status__in=ACTIVE)
+                .update(status=JobStatus.CANCELLED, finished_at=timezone.now())
+            )
+    except OperationalError as exc:
+        if _is_locked(exc):
+            raise JobBusy from exc
+        raise
     job.refresh_from_db()
     return bool(cancelled)
 
 
-@transaction.atomic
 def job_retry(*, job: BackgroundJob) -> bool:
     """Queue a failed or cancelled job again: it resumes from its last committed
-    chunk with a fresh count of attempts. False if it was not failed or cancelled."""
-    retried = (
-        type(job)
-        ._base_manager.filter(pk=job.pk, status__in=(JobStatus.FAILED, JobStatus.CANCELLED))
-        .update(status=JobStatus.QUEUED, attempts=0, error="", finished_at=None)
-    )
-    if retried:
-        _enqueue(job)
+    chunk with a fresh count of attempts. False if it was not failed or cancelled;
+    JobBusy if the database stayed locked (nothing changed)."""
+    try:
+        with transaction.atomic():
+            retried = (
+                type(job)
+                ._base_manager.filter(pk=job.pk, status__in=(JobStatus.FAILED, JobStatus.CANCELLED))
+                .update(status=JobStatus.QUEUED, attempts=0, error="", finished_at=None)
+            )
+            if retried:
+                _enqueue(job)
+    except OperationalError as exc:
+        if _is_locked(exc):
+            raise JobBusy from exc
+        raise
     job.refresh_from_db()
     return bool(retried)

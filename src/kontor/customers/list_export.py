@@ -3,8 +3,9 @@ the role may see (psychographic data needs customers.psychographic), custom fiel
 columns, linked organizations by name only if the user may see them (otherwise an
 empty cell; customers.queries.with_organization_visibility). CSV streams row by row
 in UTF-8 with BOM and ";" (what German Excel opens directly); XLSX is written in
-openpyxl's write-only mode to a temporary file. Text cells are neutralised against
-formula injection and written as strings (kontor.core.spreadsheet)."""
+openpyxl's write-only mode to a temporary file. Text never becomes a formula: in CSV
+a leading formula character gets a ``'``, in XLSX text is a string cell as typed with
+Excel's text marker (kontor.core.spreadsheet)."""
 
 import csv
 import datetime

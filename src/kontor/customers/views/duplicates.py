@@ -182,36 +182,49 @@ def _scan_for_edit(request: HttpRequest, pk: int) -> DuplicateScan:
     return scan
 
 
-def _progress(request: HttpRequest, scan: DuplicateScan) -> HttpResponse:
+def _progress(request: HttpRequest, scan: DuplicateScan, busy: str = "") -> HttpResponse:
     return render(
         request,
         "customers/duplicates/duplicate_list.html#progress",
-        {"scan": scan, "can_edit": user_can(request.user, Capability.CUSTOMERS_EDIT)},
+        {
+            "scan": scan,
+            "can_edit": user_can(request.user, Capability.CUSTOMERS_EDIT),
+            "busy": busy,
+        },
     )
 
 
-def _scan_answer(request: HttpRequest, scan: DuplicateScan) -> HttpResponse:
+def _scan_answer(request: HttpRequest, scan: DuplicateScan, busy: str = "") -> HttpResponse:
     if request.htmx:
-        return _progress(request, scan)
+        return _progress(request, scan, busy)
+    if busy:
+        messages.warning(request, busy)
     return redirect(f"{_list_url()}?kind={scan.kind}")
+
+
+def _scan_change(request: HttpRequest, pk: int, change) -> HttpResponse:
+    """Cancel or retry a scan; a database locked by the scan's worker (SQLite) is
+    answered with "try again in a moment", not an error."""
+    scan = _scan_for_edit(request, pk)
+    try:
+        change(job=scan)
+    except jobs.JobBusy:
+        return _scan_answer(request, scan, str(jobs.BUSY_MESSAGE))
+    return _scan_answer(request, scan)
 
 
 @login_required
 @require_POST
 def duplicate_scan_cancel(request: HttpRequest, pk: int) -> HttpResponse:
     """Stop a scan before its next batch; the pairs found so far stay."""
-    scan = _scan_for_edit(request, pk)
-    jobs.job_cancel(job=scan)
-    return _scan_answer(request, scan)
+    return _scan_change(request, pk, jobs.job_cancel)
 
 
 @login_required
 @require_POST
 def duplicate_scan_retry(request: HttpRequest, pk: int) -> HttpResponse:
     """Go on with a failed or cancelled scan after its last committed batch."""
-    scan = _scan_for_edit(request, pk)
-    jobs.job_retry(job=scan)
-    return _scan_answer(request, scan)
+    return _scan_change(request, pk, jobs.job_retry)
 
 
 # --- Merging -------------------------------------------------------------------------------

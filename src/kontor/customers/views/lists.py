@@ -363,10 +363,10 @@ def bulk_job(request: HttpRequest, pk: int) -> HttpResponse:
     return _bulk_job_page(request, job)
 
 
-def _bulk_job_page(request: HttpRequest, job: BulkJob) -> HttpResponse:
+def _bulk_job_page(request: HttpRequest, job: BulkJob, busy: str = "") -> HttpResponse:
     template = "customers/bulk_job.html"
     if request.htmx:
-        return render(request, f"{template}#progress", {"job": job})
+        return render(request, f"{template}#progress", {"job": job, "busy": busy})
     return render(request, template, {"job": job})
 
 
@@ -376,19 +376,31 @@ def _own_job(request: HttpRequest, pk: int) -> BulkJob:
     return job
 
 
+def _bulk_job_change(request: HttpRequest, pk: int, change) -> HttpResponse:
+    """Cancel or retry the actor's job; a database locked by the job's worker
+    (SQLite) is answered with "try again in a moment", not an error."""
+    job = _own_job(request, pk)
+    busy = ""
+    try:
+        change(job=job)
+    except jobs.JobBusy:
+        busy = str(jobs.BUSY_MESSAGE)
+    if request.htmx:
+        return _bulk_job_page(request, job, busy)
+    if busy:
+        messages.warning(request, busy)
+    return redirect("customers:bulk_job", pk=pk)
+
+
 @login_required
 @require_POST
 def bulk_job_cancel(request: HttpRequest, pk: int) -> HttpResponse:
     """Stop the actor's job before its next chunk; what is done stays done."""
-    job = _own_job(request, pk)
-    jobs.job_cancel(job=job)
-    return _bulk_job_page(request, job) if request.htmx else redirect("customers:bulk_job", pk=pk)
+    return _bulk_job_change(request, pk, jobs.job_cancel)
 
 
 @login_required
 @require_POST
 def bulk_job_retry(request: HttpRequest, pk: int) -> HttpResponse:
     """Queue a failed or cancelled job again; it goes on after its last chunk."""
-    job = _own_job(request, pk)
-    jobs.job_retry(job=job)
-    return _bulk_job_page(request, job) if request.htmx else redirect("customers:bulk_job", pk=pk)
+    return _bulk_job_change(request, pk, jobs.job_retry)
