@@ -11,7 +11,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
 from ninja import Query, Router, Schema, Status
-from pydantic import AfterValidator, Field
+from pydantic import AfterValidator, Field, WithJsonSchema
 
 from kontor.activities.models import Recurrence, Task, TaskPriority, TaskStatus
 from kontor.activities.queries import tasks as queries
@@ -27,12 +27,25 @@ from kontor.customers.models import Organization, Person
 router = Router(tags=["tasks"])
 
 
+# JSON Schema's "time" format requires an offset (RFC 3339); a due time has none, so
+# the document describes it as the wall-clock time it is.
+WALL_CLOCK_SCHEMA = WithJsonSchema(
+    {
+        "type": "string",
+        "pattern": r"^\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?$",
+        "description": "Wall-clock time without a UTC offset, e.g. 09:30.",
+        "examples": ["09:30"],
+    }
+)
+WallClockTime = Annotated[time, WALL_CLOCK_SCHEMA]
+
+
 class TaskOut(Schema):
     uuid: UUID
     title: str
     description: str
     due_date: date
-    due_time: time | None
+    due_time: WallClockTime | None
     priority: TaskPriority
     status: TaskStatus
     assignee: str | None = Field(description="Username; null once the user is gone.")
@@ -87,7 +100,7 @@ def _wall_clock(value: time) -> time:
     return value
 
 
-LocalTime = Annotated[time, AfterValidator(_wall_clock)]
+LocalTime = Annotated[time, AfterValidator(_wall_clock), WALL_CLOCK_SCHEMA]
 
 
 class TaskListParams(Schema):
