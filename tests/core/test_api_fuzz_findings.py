@@ -4,6 +4,7 @@ stays fixed without the slow fuzz run."""
 import pytest
 
 from tests.core.test_api import post_json, reader, writer
+from tests.customers.factories import PersonFactory, owned_by
 
 HUGE = 28651770449834680320  # beyond a 64-bit integer: SQLite refuses to bind it
 
@@ -108,3 +109,32 @@ def test_the_word_document_leaves_out_what_xml_cannot_hold(db):
     StepActivity.objects.filter(step__version=version).update(title="Budget\x0berfassen")
     text = "\n".join(p.text for p in Word(io.BytesIO(render_docx(version, "de"))).paragraphs)
     assert "Messebesucher" in text
+
+
+def test_a_number_is_no_yes_no_answer_and_no_day(client, owner):
+    # pydantic took 0 for false and 0 for 1970-01-01: the document promises a boolean
+    # and an ISO 8601 day, so both are a 422 naming the field.
+    person = owned_by(PersonFactory, owner, last_name="Fuzzinger")
+    path = f"/api/v1/persons/{person.uuid}/equipment"
+    response = post_json(
+        client, path, {"product": "Presse", "service_contract_until": 0}, **writer(owner)
+    )
+    assert response.status_code == 422
+    assert [e["field"] for e in response.json()["errors"]] == ["service_contract_until"]
+    data = {
+        "title": "Visit",
+        "starts_at": "2026-01-05T10:00:00Z",
+        "ends_at": "2026-01-05T11:00:00Z",
+        "send_invitations": 0,
+    }
+    response = post_json(client, "/api/v1/appointments", data, **writer(owner))
+    assert response.status_code == 422
+    assert [e["field"] for e in response.json()["errors"]] == ["send_invitations"]
+    assert not person.equipment.exists()
+
+
+def test_a_url_too_long_for_the_server_is_documented(client):
+    # gunicorn answers 414 (problem+json, see core.web_server) before Kontor sees it.
+    spec = client.get("/api/v1/openapi.json").json()
+    assert "414" in spec["paths"]["/api/v1/persons"]["get"]["responses"]
+    assert "414" not in spec["paths"]["/api/v1/persons/{uuid}"]["get"]["responses"]

@@ -14,7 +14,7 @@ from ninja import Field, Schema
 from kontor.core import customfields
 from kontor.core.access import user_can
 from kontor.core.api.pagination import CursorPage
-from kontor.core.api.schemas import InputSchema, Name, RequiredName
+from kontor.core.api.schemas import InputSchema, IsoDate, Name, RequiredName
 from kontor.core.permissions import Capability
 from kontor.customers import queries
 from kontor.customers.models import (
@@ -229,7 +229,7 @@ class PersonIn(InputSchema):
     postal_code: str = _person("postal_code", "", description="In Germany five digits.")
     city: str = _person("city", "")
     country: str = _person("country", "DE", description="ISO 3166 code, e.g. DE, AT, CH.")
-    birth_date: date | None = None
+    birth_date: IsoDate | None = None
     language: str = _person("language", "de")
     preferred_channel: str = _person("preferred_channel", "")
     gender: str = _person("gender", "")
@@ -259,7 +259,7 @@ class PersonPatch(InputSchema):
     postal_code: str = _person("postal_code")
     city: str = _person("city")
     country: str = _person("country")
-    birth_date: date | None = None
+    birth_date: IsoDate | None = None
     language: str = _person("language")
     preferred_channel: str = _person("preferred_channel")
     gender: str = _person("gender")
@@ -358,18 +358,18 @@ class EquipmentIn(InputSchema):
     product: str = Field(..., min_length=1, max_length=200)
     model: str = Field("", max_length=120)
     serial_number: str = Field("", max_length=120)
-    installed_on: date | None = None
+    installed_on: IsoDate | None = None
     location: str = Field("", max_length=200)
-    service_contract_until: date | None = None
+    service_contract_until: IsoDate | None = None
 
 
 class EquipmentPatch(InputSchema):
     product: str = Field(None, min_length=1, max_length=200)
     model: str = Field(None, max_length=120)
     serial_number: str = Field(None, max_length=120)
-    installed_on: date | None = None
+    installed_on: IsoDate | None = None
     location: str = Field(None, max_length=200)
-    service_contract_until: date | None = None
+    service_contract_until: IsoDate | None = None
 
 
 class EquipmentOut(Schema):

@@ -12,7 +12,7 @@ from django.db.models import prefetch_related_objects
 from django.http import Http404, HttpRequest
 from django.utils.translation import gettext as _
 from ninja import File, Query, Router, Schema, Status, UploadedFile
-from pydantic import Field
+from pydantic import Field, StrictBool
 
 from kontor.activities.models import ACTIVITY_TEXT_MAX_LENGTH, Activity, ActivityKind, Attachment
 from kontor.activities.queries import activities as queries
@@ -126,7 +126,7 @@ class ActivityIn(InputSchema):
     outcome: str = Field("", max_length=300)
     internal_participants: list[str] = Field([], description="Usernames.")
     external_participants: list[UUID] = Field([], description="Person uuids.")
-    private: bool = False
+    private: StrictBool = False
 
 
 class ActivityPatch(InputSchema):
@@ -139,7 +139,7 @@ class ActivityPatch(InputSchema):
     outcome: str = Field(None, max_length=300)
     internal_participants: list[str] = Field(None, description="Usernames; replaces them.")
     external_participants: list[UUID] = Field(None, description="Person uuids; replaces them.")
-    private: bool = None
+    private: StrictBool = None
     version: int = Field(..., description=VERSION_HELP)
 
 

@@ -16,7 +16,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest
 from django.utils.translation import gettext as _
 from ninja import Query, Router, Schema, Status
-from pydantic import Field
+from pydantic import Field, StrictBool
 
 from kontor.activities.models import ActivityKind, Appointment, AppointmentStatus
 from kontor.activities.queries import appointments as queries
@@ -100,7 +100,7 @@ class AppointmentIn(InputSchema):
     title: str
     starts_at: IsoDateTime
     ends_at: IsoDateTime = Field(description="For all-day appointments: (a time on) the last day.")
-    all_day: bool = False
+    all_day: StrictBool = False
     location: str = ""
     description: str = ""
     attendees: list[str] = Field([], description="Usernames of active users.")
@@ -109,7 +109,7 @@ class AppointmentIn(InputSchema):
     organization: UUID | None = None
     reminder_minutes: int | None = None
     time_zone: str | None = Field(None, max_length=64, description="For times without offset.")
-    send_invitations: bool = False
+    send_invitations: StrictBool = False
 
 
 class AppointmentPatch(InputSchema):
@@ -119,7 +119,7 @@ class AppointmentPatch(InputSchema):
     title: str | None = None
     starts_at: IsoDateTime | None = None
     ends_at: IsoDateTime | None = None
-    all_day: bool | None = None
+    all_day: StrictBool | None = None
     location: str | None = None
     description: str | None = None
     attendees: list[str] | None = None
@@ -128,12 +128,12 @@ class AppointmentPatch(InputSchema):
     organization: UUID | None = None
     reminder_minutes: int | None = None
     time_zone: str | None = Field(None, max_length=64)
-    send_invitations: bool = False
+    send_invitations: StrictBool = False
 
 
 class AppointmentCancelIn(InputSchema):
     reason: str = ""
-    send_invitations: bool = False
+    send_invitations: StrictBool = False
 
 
 class ReportIn(InputSchema):

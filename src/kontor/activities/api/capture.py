@@ -9,7 +9,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
 from ninja import Router, Schema, Status
-from pydantic import Field
+from pydantic import Field, StrictBool
 
 from kontor.activities.services.capture import (
     DEFAULT_FOLLOW_UP_DAYS,
@@ -49,7 +49,7 @@ class CaptureIn(InputSchema):
     mobile: str = Field("", max_length=40)
     interests: str = Field("", max_length=2_000)
     notes: str = Field("", max_length=20_000)
-    consent: bool = Field(False, description="The visitor agrees to be contacted.")
+    consent: StrictBool = Field(False, description="The visitor agrees to be contacted.")
     follow_up: str = Field(
         "", max_length=200, description="Title of the follow-up task; a default if empty."
     )

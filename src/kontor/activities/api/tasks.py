@@ -122,7 +122,7 @@ class TaskListParams(Schema):
 
 class TaskIn(InputSchema):
     title: str = Field(max_length=200)
-    due_date: date
+    due_date: IsoDate
     due_time: LocalTime | None = None
     priority: TaskPriority = TaskPriority.NORMAL
     description: str = Field("", max_length=20_000)
@@ -135,7 +135,7 @@ class TaskIn(InputSchema):
 
 class TaskPatch(InputSchema):
     title: str | None = Field(None, max_length=200)
-    due_date: date | None = None
+    due_date: IsoDate | None = None
     due_time: LocalTime | None = None
     priority: TaskPriority | None = None
     description: str | None = Field(None, max_length=20_000)

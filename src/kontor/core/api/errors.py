@@ -104,6 +104,7 @@ PROBLEM_RESPONSES = {
     "404": "No such record, or one you may not see (in the path, a filter or the body).",
     "409": "Optimistic locking: someone else changed the record since `version`.",
     "413": "The request body is too large.",
+    "414": "The URL is too long (the server takes a request line of up to 8,190 bytes).",
     "422": "Invalid input; `errors` names the fields.",
     "429": "Rate limit exceeded; see the Retry-After header.",
 }
@@ -160,6 +161,8 @@ def document_problems(schema: dict[str, Any]) -> dict[str, Any]:
                 statuses.add("413")
             if takes_body or names:
                 statuses.add("422")
+            if any(p.get("in") == "query" for p in operation.get("parameters", [])):
+                statuses.add("414")
             responses = operation.setdefault("responses", {})
             for status in sorted(statuses):
                 responses.setdefault(status, {"$ref": f"#/components/responses/Problem{status}"})

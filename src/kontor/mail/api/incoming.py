@@ -9,7 +9,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
 from ninja import Query, Router, Schema
-from pydantic import Field
+from pydantic import Field, StrictBool
 
 from kontor.core.access import get_object_for_user, user_can
 from kontor.core.api.auth import requires
@@ -106,7 +106,7 @@ class MailFileIn(InputSchema):
 
 
 class MailPrivateIn(InputSchema):
-    private: bool = Field(description="true: only you see the mail from now on.")
+    private: StrictBool = Field(description="true: only you see the mail from now on.")
 
 
 def _may_work_on_mail(user) -> bool:

@@ -9,7 +9,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
 from ninja import Query, Router, Schema, Status
-from pydantic import Field
+from pydantic import Field, StrictBool
 
 from kontor.core.access import get_object_for_user, user_can
 from kontor.core.api.auth import requires
@@ -37,7 +37,9 @@ class EmailTemplateIn(InputSchema):
     subject: str = Field(max_length=templates.SUBJECT_MAX_LENGTH, description=MERGE_HELP)
     body: str = Field(max_length=templates.BODY_MAX_LENGTH, description=MERGE_HELP)
     language: str = Field("", description="`de`, `en` or empty (the person's language).")
-    shared: bool = Field(False, description="For everyone (needs mail.manage); else personal.")
+    shared: StrictBool = Field(
+        False, description="For everyone (needs mail.manage); else personal."
+    )
 
 
 class EmailTemplatePatch(InputSchema):
