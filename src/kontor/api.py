@@ -7,7 +7,7 @@ outside of its exception handling."""
 
 import functools
 
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import ObjectDoesNotExist, PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, HttpRequest
 from django.urls import URLPattern
@@ -165,6 +165,13 @@ def _model_validation(request: HttpRequest, exc: DjangoValidationError):
     else:
         errors = [{"field": None, "message": str(message)} for message in exc.messages]
     return problem(request, 422, detail=_("Some fields are not valid."), errors=errors)
+
+
+@api.exception_handler(ObjectDoesNotExist)
+def _gone(request: HttpRequest, exc: ObjectDoesNotExist):
+    # A record read, then deleted by a concurrent request before the service locked it
+    # (two DELETEs of one note under make fuzz): it is gone, a 404 as for any other.
+    return problem(request, 404, detail=_("No such record, or you may not see it."))
 
 
 @api.exception_handler(OverflowError)

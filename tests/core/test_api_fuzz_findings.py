@@ -138,3 +138,27 @@ def test_a_url_too_long_for_the_server_is_documented(client):
     spec = client.get("/api/v1/openapi.json").json()
     assert "414" in spec["paths"]["/api/v1/persons"]["get"]["responses"]
     assert "414" not in spec["paths"]["/api/v1/persons/{uuid}"]["get"]["responses"]
+
+
+def test_a_record_deleted_by_a_concurrent_request_is_a_404(client, owner, monkeypatch):
+    # make fuzz sent two DELETEs of one note at once: the second read the note, then
+    # found it gone when its service locked the row (DoesNotExist, a 500).
+    from kontor.customers import notes
+    from kontor.customers.models import Note
+
+    person = owned_by(PersonFactory, owner, last_name="Fuzzinger")
+    response = post_json(
+        client, f"/api/v1/persons/{person.uuid}/notes", {"text": "x"}, **writer(owner)
+    )
+    assert response.status_code == 201
+    note_get = notes.note_get
+
+    def read_then_lose(**kwargs):
+        note = note_get(**kwargs)
+        Note.objects.filter(pk=note.pk).delete()  # the other request's DELETE
+        return note
+
+    monkeypatch.setattr(notes, "note_get", read_then_lose)
+    response = client.delete(f"/api/v1/notes/{response.json()['id']}", **writer(owner))
+    assert response.status_code == 404
+    assert response["Content-Type"] == "application/problem+json"
