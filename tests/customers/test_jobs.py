@@ -512,3 +512,23 @@ def test_the_worker_pauses_between_chunks_on_sqlite_only(monkeypatch, settings):
     settings.JOB_SQLITE_PAUSE_SECONDS = 0.1
     jobs.let_other_writers_in()
     assert slept == ([0.1] if connection.vendor == "sqlite" else [])
+
+
+def test_cancel_and_retry_are_in_the_audit_trail_with_who_did_it(
+    owner, teammate, django_capture_on_commit_callbacks
+):
+    job = bulk.bulk_job_start(
+        entity="customers.person",
+        actor=owner,
+        action="set_owner",
+        value=str(teammate.uuid),
+        params={"query": ""},
+        total=0,
+    )
+    assert jobs.job_cancel(job=job, actor=owner)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert jobs.job_retry(job=job, actor=owner)
+    assert not jobs.job_retry(job=job, actor=owner)  # queued already: nothing to audit
+    entries = AuditEntry.objects.filter(object_id=job.pk, actor=owner).order_by("pk")
+    statuses = [entry.changes["status"] for entry in entries]
+    assert statuses == [["queued", "cancelled"], ["cancelled", "queued"]]

@@ -28,10 +28,11 @@ scan …); ``run`` drives it::
 Core imports no domain app: the job models are found among the installed models, and
 each names the task that runs it (``task_path``)."""
 
+import contextlib
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -44,6 +45,8 @@ from django.utils import timezone
 from django.utils.module_loading import import_string
 from django.utils.translation import gettext_lazy
 
+from kontor.core import audit
+from kontor.core.models import AuditAction
 from kontor.core.models.jobs import ACTIVE, WORKER_LOST, BackgroundJob, JobStatus
 
 logger = logging.getLogger(__name__)
@@ -274,47 +277,54 @@ def recover_all_stale() -> dict[str, int]:
 # --- What users do -----------------------------------------------------------------------------
 
 
-def _is_locked(exc: OperationalError) -> bool:
-    """SQLite's "database is locked" (or "… table is locked"): the worker holds the
-    writer lock longer than the busy timeout."""
-    return "locked" in str(exc).lower()
+@contextlib.contextmanager
+def _busy_when_locked() -> Iterator[None]:
+    """A user's change to a job, in one transaction: SQLite's "database is locked" (or
+    "… table is locked": the worker held the writer lock past the busy timeout) is
+    JobBusy, with nothing changed."""
+    try:
+        with transaction.atomic():
+            yield
+    except OperationalError as exc:
+        if "locked" in str(exc).lower():
+            raise JobBusy from exc
+        raise
 
 
-def job_cancel(*, job: BackgroundJob) -> bool:
+def _user_change(job: BackgroundJob, actor, allowed, *, enqueue=False, **values) -> bool:
+    """Set ``values`` on the job if its status is one of ``allowed``, audited as the
+    actor's change, and queue it to run if ``enqueue``; False if the job was in
+    another state."""
+    before = audit.snapshot(job)
+    with _busy_when_locked():
+        changed = type(job)._base_manager.filter(pk=job.pk, status__in=allowed).update(**values)
+        if changed:
+            job.refresh_from_db()
+            audit.record(actor=actor, action=AuditAction.UPDATE, instance=job, before=before)
+            if enqueue:
+                _enqueue(job)
+    job.refresh_from_db()
+    return bool(changed)
+
+
+def job_cancel(*, job: BackgroundJob, actor=None) -> bool:
     """Stop a queued or running job: its worker notices before its next chunk and
     leaves what is committed as it is. False if the job had already ended; JobBusy
     if the database stayed locked (nothing changed)."""
-    try:
-        with transaction.atomic():
-            cancelled = (
-                type(job)
-                ._base_manager.filter(pk=job.pk, status__in=ACTIVE)
-                .update(status=JobStatus.CANCELLED, finished_at=timezone.now())
-            )
-    except OperationalError as exc:
-        if _is_locked(exc):
-            raise JobBusy from exc
-        raise
-    job.refresh_from_db()
-    return bool(cancelled)
+    return _user_change(job, actor, ACTIVE, status=JobStatus.CANCELLED, finished_at=timezone.now())
 
 
-def job_retry(*, job: BackgroundJob) -> bool:
+def job_retry(*, job: BackgroundJob, actor=None) -> bool:
     """Queue a failed or cancelled job again: it resumes from its last committed
     chunk with a fresh count of attempts. False if it was not failed or cancelled;
     JobBusy if the database stayed locked (nothing changed)."""
-    try:
-        with transaction.atomic():
-            retried = (
-                type(job)
-                ._base_manager.filter(pk=job.pk, status__in=(JobStatus.FAILED, JobStatus.CANCELLED))
-                .update(status=JobStatus.QUEUED, attempts=0, error="", finished_at=None)
-            )
-            if retried:
-                _enqueue(job)
-    except OperationalError as exc:
-        if _is_locked(exc):
-            raise JobBusy from exc
-        raise
-    job.refresh_from_db()
-    return bool(retried)
+    return _user_change(
+        job,
+        actor,
+        (JobStatus.FAILED, JobStatus.CANCELLED),
+        enqueue=True,
+        status=JobStatus.QUEUED,
+        attempts=0,
+        error="",
+        finished_at=None,
+    )

@@ -207,7 +207,7 @@ def _scan_change(request: HttpRequest, pk: int, change) -> HttpResponse:
     answered with "try again in a moment", not an error."""
     scan = _scan_for_edit(request, pk)
     try:
-        change(job=scan)
+        change(job=scan, actor=request.user)
     except jobs.JobBusy:
         return _scan_answer(request, scan, str(jobs.BUSY_MESSAGE))
     return _scan_answer(request, scan)

@@ -382,7 +382,7 @@ def _bulk_job_change(request: HttpRequest, pk: int, change) -> HttpResponse:
     job = _own_job(request, pk)
     busy = ""
     try:
-        change(job=job)
+        change(job=job, actor=request.user)
     except jobs.JobBusy:
         busy = str(jobs.BUSY_MESSAGE)
     if request.htmx:
