@@ -26,10 +26,8 @@ import math
 import os
 import platform
 import re
-import secrets
 import shutil
 import signal
-import socket
 import sqlite3
 import statistics
 import string
@@ -44,10 +42,11 @@ from urllib.parse import quote, urlencode
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "scripts"))
+import kontor_server  # noqa: E402
+from kontor_server import free_port, isolated_env, kontor, tail  # noqa: E402
 from pgcluster import find_bindir, throwaway_cluster  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
-KONTOR = [sys.executable, "-m", "kontor.cli"]
 BENCH_USER = "rep"
 DEMO_PASSWORD = "kontor-demo"  # noqa: S105 - the demo data's printed password
 
@@ -455,37 +454,13 @@ def read_status(pid: int) -> dict[str, int]:
 # --- The server -----------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def kontor(env: dict, *args: str, timeout: float) -> str:
-    result = subprocess.run(
-        [*KONTOR, *args], env=env, capture_output=True, text=True, timeout=timeout, check=False
-    )
-    if result.returncode != 0:
-        raise RuntimeError(f"kontor {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
-    return result.stdout
-
-
 @contextlib.contextmanager
 def server(env: dict, port: int, workers: int, log_path: Path) -> Iterator[subprocess.Popen]:
-    """``kontor serve`` in its own process group; the whole group is stopped after."""
-    with open(log_path, "wb") as log:
-        process = subprocess.Popen(
-            [*KONTOR, "serve", "--bind", f"127.0.0.1:{port}", "--workers", str(workers)],
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+    """``kontor serve`` (kontor_server.server), then a check that nothing is left over."""
     try:
-        wait_healthy(process, port, log_path)
-        yield process
+        with kontor_server.server(env, port, log_path, workers=workers) as process:
+            yield process
     finally:
-        stop_group(process)
         leftovers = leftover_processes(f"127.0.0.1:{port}")
         if leftovers:
             print(f"  WARNING: server processes left over: {leftovers}")
@@ -506,48 +481,6 @@ def leftover_processes(pattern: str) -> list[str]:
             if pattern.encode() in handle.read():
                 found.append(entry)
     return found
-
-
-def wait_healthy(process: subprocess.Popen, port: int, log_path: Path, timeout: float = 180):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"server exited ({process.returncode}):\n{tail(log_path)}")
-        with contextlib.suppress(OSError, http.client.HTTPException):
-            client = Client(port)
-            status, _ = client.get("/healthz")
-            client.close()
-            if status == 200:
-                return
-        time.sleep(0.3)
-    raise RuntimeError(f"server not healthy after {timeout:.0f} s:\n{tail(log_path)}")
-
-
-def stop_group(process: subprocess.Popen) -> None:
-    """SIGTERM to the whole group (gunicorn stops gracefully), SIGKILL what remains."""
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(process.pid, signal.SIGTERM)
-    with contextlib.suppress(subprocess.TimeoutExpired):
-        process.wait(30)  # gunicorn's graceful timeout is 10 s
-    for sig in (signal.SIGKILL, None):
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            try:
-                os.killpg(process.pid, 0)
-            except ProcessLookupError:
-                return  # the group is empty
-            time.sleep(0.2)
-        if sig is not None:
-            print("  the server group outlived SIGTERM: killing it")
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(process.pid, sig)
-
-
-def tail(path: Path, lines: int = 30) -> str:
-    try:
-        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
-    except OSError:
-        return ""
 
 
 # --- One database ---------------------------------------------------------------------
@@ -583,26 +516,7 @@ def bench_database(label: str, database_url: str | None, args) -> DatabaseReport
 
 def _bench_database(report: DatabaseReport, workdir: Path, database_url: str | None, args):
     label = report.label
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if k not in {"DATABASE_URL", "KONTOR_TESTING", "STATIC_ROOT", "MEDIA_ROOT"}
-    }
-    env.update(
-        {
-            "KONTOR_VAR_DIR": str(workdir),
-            "HTTPS": "false",
-            "DEBUG": "0",
-            "SECRET_KEY": secrets.token_urlsafe(40),
-            "ALLOWED_HOSTS": "127.0.0.1",
-            "LOG_LEVEL": "WARNING",
-            # The per-token API limit (600/min) would turn the API scenarios into
-            # a measurement of HTTP 429s.
-            "API_RATE_LIMIT_PER_MINUTE": "100000000",
-        }
-    )
-    if database_url:
-        env["DATABASE_URL"] = database_url
+    env = isolated_env(workdir, database_url)
     print(f"== {label}: migrate")
     kontor(env, "migrate", "--no-input", timeout=600)
     print(f"== {label}: kontor demo --size {args.size}")

@@ -21,115 +21,31 @@ installed; else the PostgreSQL pass is skipped with a message (under CI=true: fa
 
 import argparse
 import contextlib
-import http.client
 import os
-import secrets
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from kontor_server import free_port, isolated_env, kontor, server, tail
 from pgcluster import find_bindir, throwaway_cluster
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
-KONTOR = [sys.executable, "-m", "kontor.cli"]
 CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 # The demo's logins (kontor.demo.data.DEMO_USERS): who the two tokens belong to.
 TOKENS = {"admin": ("admin", "read_write"), "readonly": ("readonly", "read")}
 REVOKE = "/api/v1/tokens/{prefix}/revoke"
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def kontor(env: dict[str, str], *args: str) -> str:
-    result = subprocess.run(
-        [*KONTOR, *args], env=env, capture_output=True, text=True, timeout=900, check=False
-    )
-    if result.returncode != 0:
-        raise RuntimeError(f"kontor {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
-    return result.stdout
-
-
-def wait_healthy(process: subprocess.Popen, port: int, log: Path, timeout: float = 120) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"kontor serve exited ({process.returncode}):\n{tail(log)}")
-        with contextlib.suppress(OSError):
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
-            conn.request("GET", "/healthz")
-            if conn.getresponse().status == 200:
-                return
-        time.sleep(0.3)
-    raise RuntimeError(f"kontor serve not healthy after {timeout:.0f} s:\n{tail(log)}")
-
-
-def tail(path: Path, lines: int = 40) -> str:
-    with contextlib.suppress(OSError):
-        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
-    return ""
-
-
-@contextlib.contextmanager
-def server(env: dict[str, str], port: int, log: Path) -> Iterator[None]:
-    """``kontor serve`` in its own process group; the whole group is stopped after."""
-    with open(log, "wb") as out:
-        process = subprocess.Popen(
-            [*KONTOR, "serve", "--bind", f"127.0.0.1:{port}", "--workers", "2"],
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    try:
-        wait_healthy(process, port, log)
-        yield
-    finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(30)
-        except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(process.pid, signal.SIGKILL)
-            process.wait(10)
-
-
 def fuzz_database(label: str, database_url: str | None, args, extra: list[str]) -> list[str]:
     """One database: set up Kontor, fuzz with each token; the failed runs' names."""
     workdir = Path(tempfile.mkdtemp(prefix="kontor-fuzz-"))
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if k not in {"DATABASE_URL", "KONTOR_TESTING", "STATIC_ROOT", "MEDIA_ROOT"}
-    }
-    env.update(
-        {
-            "KONTOR_VAR_DIR": str(workdir),
-            "HTTPS": "false",
-            "DEBUG": "0",
-            "SECRET_KEY": secrets.token_urlsafe(40),
-            "ALLOWED_HOSTS": "127.0.0.1",
-            "LOG_LEVEL": "WARNING",
-            # Thousands of requests a minute with one token: the limit would answer
-            # most of them with 429 and hide everything else.
-            "API_RATE_LIMIT_PER_MINUTE": "100000000",
-        }
-    )
-    if database_url:
-        env["DATABASE_URL"] = database_url
+    env = isolated_env(workdir, database_url)
     failed = []
     try:
         print(f"== {label}: migrate, demo (small), tokens", flush=True)
