@@ -53,6 +53,12 @@ def outsider(other_team):
 
 
 @pytest.fixture
+def manager(team):
+    """A sales manager in the team: sees every record, may delete."""
+    return UserFactory(username="manager", role=role(RoleCode.SALES_MANAGER), teams=[team])
+
+
+@pytest.fixture
 def admin(db):
     return UserFactory(username="admin", role=role(RoleCode.ADMINISTRATOR))
 
@@ -62,4 +68,4 @@ def readonly(team):
     return UserFactory(username="readonly", role=role(RoleCode.READ_ONLY), teams=[team])
 
 
-pytest_plugins = ["tests.mailsink", "tests.openapi_conformance"]
+pytest_plugins = ["tests.mailsink", "tests.openapi_conformance", "tests.cross_team"]

@@ -31,40 +31,18 @@ from kontor.activities.services import feeds
 from kontor.activities.services.attachments import attachment_add
 from kontor.core import search
 from kontor.core.access import sees_every
-from kontor.core.models import AuditEntry, Role
-from kontor.core.permissions import RoleCode
+from kontor.core.models import AuditEntry
 from kontor.mail import inbound
 from kontor.mail.models import MailDirection, MailMessage, MailStatus
 from tests.activities.factories import ActivityFactory, AppointmentFactory, TaskFactory
-from tests.core.factories import UserFactory
 from tests.core.test_api import reader, writer
-from tests.customers.factories import OrganizationFactory, PersonFactory, owned_by
+from tests.cross_team import HIDDEN_ORG_NAME
+from tests.customers.factories import PersonFactory, owned_by
 
 pytestmark = pytest.mark.django_db
 
 SECRET_TEXT = "Vertraulich: Preisnachlass 40 Prozent"
 SECRET_FILE = b"Kalkulation Sued"
-HIDDEN_ORG_NAME = "Geheimwerk Süd AG"
-
-
-@pytest.fixture
-def manager(team):
-    return UserFactory(
-        username="manager", role=Role.objects.get(code=RoleCode.SALES_MANAGER), teams=[team]
-    )
-
-
-@pytest.fixture
-def nord_org(owner):
-    return owned_by(OrganizationFactory, owner, name="Nordwerk GmbH")
-
-
-@pytest.fixture
-def sued_person(outsider, nord_org):
-    """Süd's person at Nord's organization."""
-    return owned_by(
-        PersonFactory, outsider, first_name="Sven", last_name="Südlich", organization=nord_org
-    )
 
 
 @pytest.fixture
@@ -80,19 +58,6 @@ def sued_activity(outsider, sued_person, nord_org):
     )
     attachment_add(actor=None, activity=activity, name="kalkulation.txt", content=SECRET_FILE)
     return activity
-
-
-@pytest.fixture
-def hidden_org(outsider):
-    return owned_by(OrganizationFactory, outsider, name=HIDDEN_ORG_NAME)
-
-
-@pytest.fixture
-def nord_person(owner, hidden_org):
-    """Nord's person at Süd's organization."""
-    return owned_by(
-        PersonFactory, owner, first_name="Nora", last_name="Nordlicht", organization=hidden_org
-    )
 
 
 @pytest.fixture

@@ -24,8 +24,7 @@ from django.utils import translation
 
 from kontor.activities.models import Activity
 from kontor.core.access import sees_every
-from kontor.core.models import AuditEntry, Role
-from kontor.core.permissions import RoleCode
+from kontor.core.models import AuditEntry
 from kontor.processes.models import (
     InstanceStatus,
     ProcessInstance,
@@ -36,14 +35,11 @@ from kontor.processes.models import (
 )
 from kontor.processes.services import instances as engine
 from kontor.processes.triggers import start_for_event
-from tests.core.factories import UserFactory
 from tests.core.test_api import post_json, reader, writer
-from tests.customers.factories import OrganizationFactory, PersonFactory, owned_by
+from tests.cross_team import HIDDEN_ORG_NAME
 from tests.processes.test_instances import build
 
 pytestmark = pytest.mark.django_db
-
-HIDDEN_ORG_NAME = "Geheimwerk Süd AG"
 
 
 @pytest.fixture(autouse=True)
@@ -51,39 +47,6 @@ def _english(settings):
     settings.LANGUAGE_CODE = "en"
     with translation.override("en"):
         yield
-
-
-@pytest.fixture
-def manager(team):
-    return UserFactory(
-        username="manager", role=Role.objects.get(code=RoleCode.SALES_MANAGER), teams=[team]
-    )
-
-
-@pytest.fixture
-def nord_org(owner):
-    return owned_by(OrganizationFactory, owner, name="Nordwerk GmbH")
-
-
-@pytest.fixture
-def sued_person(outsider, nord_org):
-    """Süd's person at Nord's organization."""
-    return owned_by(
-        PersonFactory, outsider, first_name="Sven", last_name="Südlich", organization=nord_org
-    )
-
-
-@pytest.fixture
-def hidden_org(outsider):
-    return owned_by(OrganizationFactory, outsider, name=HIDDEN_ORG_NAME)
-
-
-@pytest.fixture
-def nord_person(owner, hidden_org):
-    """Nord's person at Süd's organization."""
-    return owned_by(
-        PersonFactory, owner, first_name="Nora", last_name="Nordlicht", organization=hidden_org
-    )
 
 
 def naming_both(person, organization, *, name) -> ProcessInstance:
