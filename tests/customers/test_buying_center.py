@@ -8,6 +8,7 @@ import re
 
 import pytest
 from django.apps import apps
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.urls import reverse
 
 from kontor.core import audit
@@ -57,7 +58,7 @@ def test_contact_role_set_creates_then_changes_the_link_and_audits_both(owner):
 def test_unknown_buying_role_is_refused_and_nothing_saved(owner):
     org = owned_by(OrganizationFactory, owner)
     person = owned_by(PersonFactory, owner)
-    with pytest.raises(services.ValidationError) as exc:
+    with pytest.raises(ValidationError) as exc:
         services.contact_role_set(
             person=person, organization=org, actor=owner, buying_roles=["decider", "boss"]
         )
@@ -69,11 +70,11 @@ def test_read_only_role_cannot_set_or_remove_links(owner, readonly):
     org = owned_by(OrganizationFactory, owner)
     person = owned_by(PersonFactory, owner)
     role = services.contact_role_set(person=person, organization=org, actor=owner)
-    with pytest.raises(services.PermissionDenied):
+    with pytest.raises(PermissionDenied):
         services.contact_role_set(
             person=person, organization=org, actor=readonly, buying_roles=["decider"]
         )
-    with pytest.raises(services.PermissionDenied):
+    with pytest.raises(PermissionDenied):
         services.contact_role_remove(contact_role=role, actor=readonly)
     assert links(person) == [(org.name, "", "", [])]
 

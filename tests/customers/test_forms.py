@@ -6,6 +6,7 @@ import importlib
 
 import pytest
 from django.apps import apps
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.urls import reverse
 from django.utils import translation
 
@@ -145,7 +146,7 @@ def test_postal_code_is_strict_for_germany_and_lenient_elsewhere(country, postal
     if ok:
         assert contact_data.postal_code_normalize(postal_code, country=country) == postal_code
     else:
-        with pytest.raises(services.ValidationError):
+        with pytest.raises(ValidationError):
             contact_data.postal_code_normalize(postal_code, country=country)
 
 
@@ -159,7 +160,7 @@ def test_vat_id_is_normalised(typed, stored):
 
 @pytest.mark.parametrize("vat_id", ["DE12345678", "DE1234567890", "US123456789", "123456789"])
 def test_invalid_vat_id_is_a_field_error_in_the_service(owner, vat_id):
-    with pytest.raises(services.ValidationError) as exc:
+    with pytest.raises(ValidationError) as exc:
         services.organization_create(actor=owner, data={"name": "Muster GmbH", "vat_id": vat_id})
     assert list(exc.value.message_dict) == ["vat_id"]
     assert not Organization.objects.exists()
@@ -318,7 +319,7 @@ def test_role_without_psychographic_access_cannot_write_them(as_user, owner, age
     ]
     person.refresh_from_db()
     assert (person.last_name, person.interests, person.version) == (person.last_name, "Segeln", 1)
-    with pytest.raises(services.PermissionDenied):
+    with pytest.raises(PermissionDenied):
         services.person_update(person=person, actor=agent, data={"interests": "Golf"})
     person.refresh_from_db()
     assert person.interests == "Segeln"
@@ -376,7 +377,7 @@ def test_invalid_custom_value_is_a_field_error_and_saves_nothing(as_user, owner,
 
 
 def test_service_names_custom_errors_by_key(owner, budget_field):
-    with pytest.raises(services.ValidationError) as exc:
+    with pytest.raises(ValidationError) as exc:
         services.organization_create(
             actor=owner, data={"name": "Muster GmbH", "custom": {"budget": "viel"}}
         )

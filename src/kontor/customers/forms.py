@@ -17,7 +17,7 @@ from kontor.customers.models import (
     Person,
     Tag,
 )
-from kontor.customers.services import NAME_FIELDS
+from kontor.customers.services.records import NAME_FIELDS
 
 DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 CUSTOM_PREFIX = "cf_"

@@ -21,7 +21,7 @@ from django.http import Http404
 from django.utils.translation import gettext as _
 
 from kontor.core import audit, search
-from kontor.core.access import user_can
+from kontor.core.access import EditConflict, user_can
 from kontor.core.models import AuditAction, AuditEntry
 from kontor.core.permissions import Capability
 from kontor.customers.duplicates import derive_keys, kind_of
@@ -36,7 +36,6 @@ from kontor.customers.models import (
     Person,
 )
 from kontor.customers.models.matchkeys import MatchKeyField
-from kontor.customers.services import EditConflict
 
 SURVIVOR = "survivor"
 VICTIM = "victim"

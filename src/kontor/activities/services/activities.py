@@ -15,11 +15,10 @@ from django.utils.translation import gettext as _
 
 from kontor.activities.models import ACTIVITY_TEXT_MAX_LENGTH, Activity, ActivityKind, Direction
 from kontor.core import audit
-from kontor.core.access import sees, user_can
+from kontor.core.access import EditConflict, sees, user_can
 from kontor.core.models import AuditAction
 from kontor.core.permissions import Capability
 from kontor.customers.models import Organization, Person
-from kontor.customers.services import EditConflict
 
 # Fields activity_update may change; the subject (person / organization) stays.
 EDITABLE_FIELDS = (

@@ -50,10 +50,9 @@ from kontor.activities.services.activities import (
     require_visible,
 )
 from kontor.core import audit, hooks
-from kontor.core.access import sees
+from kontor.core.access import EditConflict, sees
 from kontor.core.models import AuditAction
 from kontor.customers.models import Organization, Person
-from kontor.customers.services import EditConflict
 
 logger = logging.getLogger(__name__)
 

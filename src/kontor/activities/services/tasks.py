@@ -27,9 +27,9 @@ from django.utils.translation import ngettext
 from kontor.activities.models import Activity, Recurrence, Task, TaskPriority, TaskStatus
 from kontor.activities.services.activities import clean_text, require_can_log, require_visible
 from kontor.core import audit, hooks
+from kontor.core.access import EditConflict
 from kontor.core.models import AuditAction
 from kontor.customers.models import Organization, Person
-from kontor.customers.services import EditConflict
 
 logger = logging.getLogger(__name__)
 

@@ -8,7 +8,7 @@ from django.db.models import F
 from django.utils.translation import gettext as _
 
 from kontor.core import audit, customfields, normalize, search
-from kontor.core.access import user_can
+from kontor.core.access import EditConflict, user_can
 from kontor.core.models import AuditAction
 from kontor.core.permissions import Capability
 from kontor.customers import contact_data
@@ -20,14 +20,6 @@ from kontor.customers.models import (
     Organization,
     Person,
 )
-
-
-class EditConflict(Exception):
-    """Someone else saved the record after this edit started."""
-
-    def __init__(self, current):
-        super().__init__(_("Someone else changed this record in the meantime."))
-        self.current = current
 
 
 def _require(actor, capability: str) -> None:
