@@ -16,6 +16,7 @@ from django.utils.translation import gettext_lazy, ngettext_lazy
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
+from kontor.core.access import EditConflict
 from kontor.core.api.auth import RateLimited, ScopeDenied, api_auth
 from kontor.core.api.errors import PROBLEM_CONTENT_TYPE, document_problems, problem
 from kontor.core.api.pagination import InvalidCursor
@@ -206,6 +207,22 @@ def _scope(request: HttpRequest, exc: ScopeDenied):
 @api.exception_handler(PermissionDenied)
 def _forbidden(request: HttpRequest, exc: PermissionDenied):
     return problem(request, 403, detail=str(exc) or _("Your role does not allow this."))
+
+
+@api.exception_handler(EditConflict)
+def _edit_conflict(request: HttpRequest, exc: EditConflict):
+    """Optimistic locking: the one 409 of every PATCH whose ``version`` is stale."""
+    version = exc.current_version
+    return problem(
+        request,
+        409,
+        detail=_(
+            "Someone else changed this record in the meantime. Read it again "
+            "(now version %(version)s) and repeat your change."
+        )
+        % {"version": version},
+        current_version=version,
+    )
 
 
 @api.exception_handler(RateLimited)
