@@ -29,6 +29,7 @@ from kontor.processes.models import (
     VersionStatus,
 )
 from kontor.processes.services import instances as engine
+from kontor.processes.services.engine import active_run, choices_for
 from tests.customers.factories import OrganizationFactory, PersonFactory, owned_by
 
 pytestmark = pytest.mark.django_db
@@ -180,7 +181,7 @@ def test_branch_choice(owner):
     engine.item_done(actor=owner, item=item_of(instance))
     instance.refresh_from_db()
     assert instance.status == InstanceStatus.RUNNING
-    assert [t.label for t in engine.choices_for(instance, engine.active_run(instance))] == [
+    assert [t.label for t in choices_for(instance, active_run(instance))] == [
         "won",
         "lost",
     ]
@@ -255,7 +256,7 @@ def test_steps_without_open_work_are_walked_through_at_once(owner):
         ("fill", "done", owner.pk),
         ("last", "active", None),
     ]
-    run = engine.active_run(instance)
+    run = active_run(instance)
     assert [(i.activity.title, i.task.title, i.done_at) for i in run.items.all()] == [
         ("One", "Onboarding: One", None),
         ("Two", "Onboarding: Two", None),

@@ -41,7 +41,7 @@ from kontor.core import audit
 from kontor.core.models import AuditAction, Team
 from kontor.processes.business_days import add_business_days
 from kontor.processes.models import InstanceStatus, StepRun, StepRunStatus
-from kontor.processes.services.instances import history_note
+from kontor.processes.services.engine import history_note
 
 logger = logging.getLogger(__name__)
 

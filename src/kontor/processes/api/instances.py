@@ -30,7 +30,8 @@ from kontor.processes.models import (
     StepRunStatus,
     Transition,
 )
-from kontor.processes.services import instances as engine
+from kontor.processes.services import engine
+from kontor.processes.services import instances as services
 from kontor.processes.services import items as item_fields
 
 router = Router(tags=["processes"])
@@ -290,7 +291,7 @@ def instance_start(request: HttpRequest, payload: InstanceStartIn):
         if payload.organization
         else None
     )
-    instance = engine.instance_start(
+    instance = services.instance_start(
         actor=request.auth,
         version_or_process=process,
         person=person,
@@ -317,7 +318,7 @@ def instance_item_done(
     request: HttpRequest, uuid: UUID, item_id: int, payload: DoneIn | None = None
 ):
     # The instance the service locked and moved on is the one shown: read once.
-    instance = engine.item_done(
+    instance = services.item_done(
         actor=request.auth,
         item=_item_to_work(request, uuid, item_id),
         lock_version=payload.lock_version if payload else None,
@@ -333,7 +334,7 @@ def instance_item_done(
 )
 @requires(Capability.CUSTOMERS_VIEW, Capability.ACTIVITIES_EDIT)
 def instance_item_value(request: HttpRequest, uuid: UUID, item_id: int, payload: ValueIn):
-    instance = engine.item_fill(
+    instance = services.item_fill(
         actor=request.auth,
         item=_item_to_work(request, uuid, item_id),
         value=payload.value,
@@ -357,7 +358,7 @@ def instance_choose(request: HttpRequest, uuid: UUID, payload: ChooseIn):
         raise ValidationError(
             {"transition": [_("This way does not lead out of the current step.")]}
         )
-    instance = engine.step_choose(
+    instance = services.step_choose(
         actor=request.auth,
         instance=instance,
         transition=transition,
@@ -376,7 +377,7 @@ def instance_choose(request: HttpRequest, uuid: UUID, payload: ChooseIn):
 def instance_cancel(request: HttpRequest, uuid: UUID, payload: InstanceCancelIn):
     instance = _get(request, uuid)
     _require(request, Capability.ACTIVITIES_EDIT)
-    instance = engine.instance_cancel(
+    instance = services.instance_cancel(
         actor=request.auth, instance=instance, reason=payload.reason, via="api"
     )
     return _detail(instance)
@@ -391,7 +392,7 @@ def instance_cancel(request: HttpRequest, uuid: UUID, payload: InstanceCancelIn)
 def instance_item_undone(
     request: HttpRequest, uuid: UUID, item_id: int, payload: DoneIn | None = None
 ):
-    instance = engine.item_undone(
+    instance = services.item_undone(
         actor=request.auth,
         item=_item_to_work(request, uuid, item_id),
         lock_version=payload.lock_version if payload else None,
@@ -419,7 +420,7 @@ def _pause_or_resume(request: HttpRequest, uuid: UUID, payload: DoneIn | None, s
 )
 @requires(Capability.ACTIVITIES_EDIT)
 def instance_pause(request: HttpRequest, uuid: UUID, payload: DoneIn | None = None):
-    return _pause_or_resume(request, uuid, payload, engine.instance_pause)
+    return _pause_or_resume(request, uuid, payload, services.instance_pause)
 
 
 @router.post(
@@ -429,4 +430,4 @@ def instance_pause(request: HttpRequest, uuid: UUID, payload: DoneIn | None = No
 )
 @requires(Capability.ACTIVITIES_EDIT)
 def instance_resume(request: HttpRequest, uuid: UUID, payload: DoneIn | None = None):
-    return _pause_or_resume(request, uuid, payload, engine.instance_resume)
+    return _pause_or_resume(request, uuid, payload, services.instance_resume)

@@ -38,12 +38,14 @@ from kontor.processes.models import (
     InstanceStatus,
     ProcessInstance,
     ProcessVersion,
+    StepRun,
     StepRunItem,
     StepRunStatus,
     Transition,
     VersionStatus,
 )
-from kontor.processes.services import instances as engine
+from kontor.processes.services import engine
+from kontor.processes.services import instances as services
 from kontor.processes.services import items as item_fields
 
 
@@ -258,7 +260,7 @@ def instance_item(request: HttpRequest, uuid, item_id: int) -> HttpResponse:
         StepRunItem.objects.select_related("step_run"), pk=item_id, step_run__instance=instance
     )
     done = request.POST.get("done") != "0"
-    service = engine.item_done if done else engine.item_undone
+    service = services.item_done if done else services.item_undone
     return _do(
         request,
         instance,
@@ -306,7 +308,7 @@ def instance_item_value(request: HttpRequest, uuid, item_id: int) -> HttpRespons
         item_fields.item_field(instance, item.activity),
         prefix,
         prefix,
-        lambda value: engine.item_fill(
+        lambda value: services.item_fill(
             actor=request.user, item=item, value=value, lock_version=_lock_version(request)
         ),
     )
@@ -328,7 +330,7 @@ def instance_field(request: HttpRequest, uuid) -> HttpResponse:
         item_fields.field_spec(instance, path_),
         path_,
         f"field-{needed.index(path_)}",
-        lambda value: engine.field_fill(
+        lambda value: services.field_fill(
             actor=request.user,
             instance=instance,
             field=path_,
@@ -351,7 +353,7 @@ def instance_choose(request: HttpRequest, uuid) -> HttpResponse:
     return _do(
         request,
         instance,
-        lambda: engine.step_choose(
+        lambda: services.step_choose(
             actor=request.user,
             instance=instance,
             transition=transition,
@@ -369,13 +371,13 @@ def instance_pause(request: HttpRequest, uuid) -> HttpResponse:
         return _do(
             request,
             instance,
-            lambda: engine.instance_resume(actor=request.user, instance=instance),
+            lambda: services.instance_resume(actor=request.user, instance=instance),
             _("Process resumed."),
         )
     return _do(
         request,
         instance,
-        lambda: engine.instance_pause(actor=request.user, instance=instance),
+        lambda: services.instance_pause(actor=request.user, instance=instance),
         _("Process paused."),
     )
 
@@ -387,7 +389,7 @@ def instance_cancel(request: HttpRequest, uuid) -> HttpResponse:
     return _do(
         request,
         instance,
-        lambda: engine.instance_cancel(
+        lambda: services.instance_cancel(
             actor=request.user, instance=instance, reason=request.POST.get("reason", "")
         ),
         _("Process cancelled."),
@@ -422,7 +424,7 @@ def _section(request: HttpRequest, subject, kind: str, form: StartForm | None = 
     rows = list(instances_of(subject, user=request.user))
     due = {
         run.instance_id: run.due_at
-        for run in engine.StepRun.objects.filter(
+        for run in StepRun.objects.filter(
             instance__in=[r.pk for r in rows], status=StepRunStatus.ACTIVE
         )
     }
@@ -446,7 +448,7 @@ def _customer(request: HttpRequest, subject, kind: str) -> HttpResponse:
     form = StartForm(request.POST, kind=kind, auto_id="id_start_%s")
     if form.is_valid():
         try:
-            instance = engine.instance_start(
+            instance = services.instance_start(
                 actor=request.user,
                 version_or_process=form.cleaned_data["version"],
                 **{kind: subject},
