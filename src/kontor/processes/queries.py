@@ -6,13 +6,12 @@ works with customers, so everyone who works with customers may read them);
 plain numbers over all instances — they name no customer.
 """
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db.models import Count, Exists, IntegerField, OuterRef, Prefetch, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.http import Http404
-from django.utils.translation import gettext as _
 
-from kontor.core.access import user_can
+from kontor.core.access import require_that, user_can
 from kontor.core.permissions import Capability
 from kontor.processes.models import (
     InstanceStatus,
@@ -34,15 +33,10 @@ def can_manage(user) -> bool:
     return user_can(user, Capability.PROCESSES_MANAGE)
 
 
-def require_view(user) -> None:
-    if not can_view(user):
-        raise PermissionDenied(_("Your role does not allow this."))
-
-
 def process_list(*, user, archived: bool = False) -> QuerySet[Process]:
     """The processes with, in the same query: the published version's number and
     trigger, whether a draft exists, and how many instances are running."""
-    require_view(user)
+    require_that(can_view(user))
     published = ProcessVersion.objects.filter(
         process=OuterRef("pk"), status=VersionStatus.PUBLISHED
     )
@@ -76,7 +70,7 @@ def process_list(*, user, archived: bool = False) -> QuerySet[Process]:
 
 def process_get(*, user, uuid) -> Process:
     """The process (archived ones too); 404 for a malformed or unknown id."""
-    require_view(user)
+    require_that(can_view(user))
     try:
         return Process.objects.select_related("owner").get(uuid=uuid)
     except (Process.DoesNotExist, ValueError, TypeError, ValidationError) as exc:
@@ -93,20 +87,25 @@ def versions_of(process: Process) -> list[ProcessVersion]:
     )
 
 
-def version_shown(process: Process, number: int | None = None) -> ProcessVersion:
-    """Version ``number``; without one the published version, else the latest."""
+def version_shown(process: Process, number: int | str | None = None) -> ProcessVersion:
+    """Version ``number`` of ``process``; without one (None or "") the published
+    version, else the newest. 404 when there is none or ``number`` is not a number
+    (as it comes from ``?version=``). The one home of this rule: the pages, the API,
+    the drawing, BPMN and the requirements document all ask here."""
     versions = ProcessVersion.objects.filter(process=process)
-    if number is not None:
+    if number not in (None, ""):
         try:
-            return versions.get(number=number)
-        except ProcessVersion.DoesNotExist as exc:
+            shown = versions.get(number=int(number))
+        except (ValueError, TypeError, ProcessVersion.DoesNotExist) as exc:
             raise Http404 from exc
-    shown = (
-        versions.filter(status=VersionStatus.PUBLISHED).first()
-        or versions.order_by("-number").first()
-    )
-    if shown is None:
-        raise Http404
+    else:
+        shown = (
+            versions.filter(status=VersionStatus.PUBLISHED).first()
+            or versions.order_by("-number").first()
+        )
+        if shown is None:
+            raise Http404
+    shown.process = process  # the caller's row: not read again
     return shown
 
 

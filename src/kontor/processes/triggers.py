@@ -33,6 +33,7 @@ from django.utils import timezone
 
 from kontor.activities.models import Activity, ActivityKind
 from kontor.core import hooks
+from kontor.core.access import customer_kind
 from kontor.customers.models import Organization, Person
 from kontor.processes.models import (
     InstanceStatus,
@@ -140,9 +141,10 @@ def _start(version: ProcessVersion, *, person, organization, trigger: str, via: 
 def _subjects(record) -> tuple[Person | None, Organization | None]:
     """A person and their organization, or an organization alone: a process runs on
     the one its subject kind says (as for a trade-fair capture)."""
-    if isinstance(record, Person):
+    kind = customer_kind(record) if hasattr(record, "_meta") else None
+    if kind == "person":
         return record, record.organization if record.organization_id else None
-    if isinstance(record, Organization):
+    if kind == "organization":
         return None, record
     return None, None
 

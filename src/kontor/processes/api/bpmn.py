@@ -5,20 +5,19 @@ anyone who may see customers may download; importing needs ``processes.manage``.
 from dataclasses import asdict
 from uuid import UUID
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
 from ninja import File, Router, Schema, Status, UploadedFile
 from pydantic import Field
 
-from kontor.core.access import user_can
+from kontor.core.access import require
 from kontor.core.api.auth import requires
 from kontor.core.api.errors import problem
 from kontor.core.permissions import Capability
-from kontor.processes import bpmn
+from kontor.processes import bpmn, queries
 from kontor.processes.models import Process
-from kontor.processes.views.drawing import bpmn_response, version_for
 
 router = Router(tags=["processes"])
 
@@ -42,11 +41,6 @@ class BpmnImportOut(Schema):
     warnings: list[str]
 
 
-def _require(request: HttpRequest, capability: str) -> None:
-    if not user_can(request.auth, capability):
-        raise PermissionDenied(_("Your role does not allow this."))
-
-
 @router.get(
     "/processes/{uuid:uuid}/bpmn",
     summary="A process as BPMN 2.0 XML",
@@ -61,9 +55,9 @@ def _require(request: HttpRequest, capability: str) -> None:
     },
 )
 def process_bpmn_export(request: HttpRequest, uuid: UUID, version: int | None = None):
-    _require(request, Capability.CUSTOMERS_VIEW)
+    require(request.auth, Capability.CUSTOMERS_VIEW)
     process = get_object_or_404(Process, uuid=uuid)
-    return bpmn_response(version_for(process, None if version is None else str(version)))
+    return bpmn.export_response(queries.version_shown(process, version))
 
 
 @router.post(
@@ -78,7 +72,7 @@ def process_bpmn_export(request: HttpRequest, uuid: UUID, version: int | None = 
 )
 @requires(Capability.PROCESSES_MANAGE)
 def process_bpmn_import(request: HttpRequest, uuid: UUID, file: File[UploadedFile]):
-    _require(request, Capability.PROCESSES_MANAGE)
+    require(request.auth, Capability.PROCESSES_MANAGE)
     process = get_object_or_404(Process, uuid=uuid)
     if file.size > bpmn.MAX_FILE_SIZE:
         return problem(request, 413, detail=_("The file is larger than 5 MB."))

@@ -9,12 +9,12 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
 from ninja import Query, Router, Schema, Status
 from pydantic import Field
 
+from kontor.core.access import require, require_that
 from kontor.core.api.auth import requires
 from kontor.core.api.errors import problem
 from kontor.core.api.pagination import MAX_CURSOR_LENGTH, MAX_LIMIT, CursorPage, paginate
@@ -195,16 +195,6 @@ class ProcessDetailParams(Schema):
 # --- Helpers -----------------------------------------------------------------------------
 
 
-def _require_view(request: HttpRequest) -> None:
-    if not queries.can_view(request.auth):
-        raise PermissionDenied(_("Your role does not allow this."))
-
-
-def _require_manage(request: HttpRequest) -> None:
-    if not queries.can_manage(request.auth):
-        raise PermissionDenied(_("Your role does not allow this."))
-
-
 def _process_out(process: Process, version: ProcessVersion) -> dict:
     versions = queries.versions_of(process)
     shown = next(v for v in versions if v.pk == version.pk)
@@ -244,7 +234,7 @@ def _version(request: HttpRequest, uuid: UUID, number: int) -> tuple[Process, Pr
 
 @router.get("/processes", response=ProcessPage, summary="Process definitions")
 def process_list(request: HttpRequest, params: Query[ProcessListParams]):
-    _require_view(request)
+    require_that(queries.can_view(request.auth))
     rows, next_cursor = paginate(
         queries.process_list(user=request.auth, archived=params.archived),
         cursor=params.cursor,
@@ -258,15 +248,14 @@ def process_list(request: HttpRequest, params: Query[ProcessListParams]):
 @requires(Capability.PROCESSES_MANAGE)
 def process_create(request: HttpRequest, payload: ProcessIn):
     """A new process with draft version 1 (a start and an end step)."""
-    _require_view(request)
-    _require_manage(request)
+    require(request.auth, Capability.PROCESSES_MANAGE)
     process = services.process_create(actor=request.auth, via="api", **payload.dict())
     return Status(201, _process_out(process, queries.version_shown(process)))
 
 
 @router.get("/processes/{uuid:uuid}", response=ProcessOut, summary="A process with its steps")
 def process_detail(request: HttpRequest, uuid: UUID, params: Query[ProcessDetailParams]):
-    _require_view(request)
+    require_that(queries.can_view(request.auth))
     process = queries.process_get(user=request.auth, uuid=uuid)
     return _process_out(process, queries.version_shown(process, params.version))
 
@@ -278,32 +267,20 @@ def process_detail(request: HttpRequest, uuid: UUID, params: Query[ProcessDetail
 )
 @requires(Capability.PROCESSES_MANAGE)
 def process_version_update(request: HttpRequest, uuid: UUID, number: int, payload: VersionPatch):
-    _require_view(request)
-    _require_manage(request)
+    require(request.auth, Capability.PROCESSES_MANAGE)
     process, version = _version(request, uuid, number)
     data = payload.dict(exclude_unset=True)
-    try:
-        version = services.version_update(
-            actor=request.auth,
-            version=version,
-            goal=data.get("goal", version.goal),
-            description=data.get("description", version.description),
-            trigger=data.get("trigger", version.trigger),
-            trigger_config=data.get("trigger_config", version.trigger_config),
-            lock_version=data.get("lock_version"),
-            via="api",
-        )
-    except services.EditConflict as exc:
-        return problem(
-            request,
-            409,
-            detail=_(
-                "Someone else changed this version in the meantime. Read it again "
-                "(now lock_version %(version)s) and repeat your change."
-            )
-            % {"version": exc.current.lock_version},
-            current_version=exc.current.lock_version,
-        )
+    # A stale lock_version raises EditConflict: kontor.api answers the one 409.
+    version = services.version_update(
+        actor=request.auth,
+        version=version,
+        goal=data.get("goal", version.goal),
+        description=data.get("description", version.description),
+        trigger=data.get("trigger", version.trigger),
+        trigger_config=data.get("trigger_config", version.trigger_config),
+        lock_version=data.get("lock_version"),
+        via="api",
+    )
     return _process_out(process, version)
 
 
@@ -317,8 +294,7 @@ def process_version_publish(request: HttpRequest, uuid: UUID, number: int):
     """The draft becomes the version new instances start on; the one published before
     is retired. A draft with problems answers 422 with `problems` (code, message,
     step) and changes nothing."""
-    _require_view(request)
-    _require_manage(request)
+    require(request.auth, Capability.PROCESSES_MANAGE)
     process, version = _version(request, uuid, number)
     try:
         version = services.version_publish(actor=request.auth, version=version, via="api")
@@ -342,8 +318,7 @@ def process_version_publish(request: HttpRequest, uuid: UUID, number: int):
 def process_draft_create(request: HttpRequest, uuid: UUID):
     """An exact copy of the latest version as a new draft (201) — or the open draft if
     there is one (200). Running instances stay on their version."""
-    _require_view(request)
-    _require_manage(request)
+    require(request.auth, Capability.PROCESSES_MANAGE)
     process = queries.process_get(user=request.auth, uuid=uuid)
     latest_number = max(v.number for v in queries.versions_of(process))
     draft = services.version_new_draft(actor=request.auth, process=process, via="api")

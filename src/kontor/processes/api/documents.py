@@ -10,14 +10,13 @@ cannot mark anything."""
 
 from uuid import UUID
 
-from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from ninja import Query, Router, Schema
 from pydantic import Field, field_validator
 
-from kontor.core.access import user_can
+from kontor.core.access import require
 from kontor.core.api.auth import requires
 from kontor.core.api.schemas import InputSchema
 from kontor.core.permissions import Capability
@@ -107,18 +106,11 @@ class AcceptanceIn(InputSchema):
 # --- Helpers -----------------------------------------------------------------------------
 
 
-def _require_view(request: HttpRequest) -> None:
-    # As the document pages: customers.view (processes.manage alone does not suffice).
-    if not user_can(request.auth, Capability.CUSTOMERS_VIEW):
-        raise PermissionDenied(_("Your role does not allow this."))
-
-
 def _version(request: HttpRequest, uuid: UUID, number: int) -> tuple[Process, ProcessVersion]:
-    _require_view(request)
+    # As the document pages: customers.view (processes.manage alone does not suffice).
+    require(request.auth, Capability.CUSTOMERS_VIEW)
     process = queries.process_get(user=request.auth, uuid=uuid)
-    version = queries.version_shown(process, number)
-    version.process = process
-    return process, version
+    return process, queries.version_shown(process, number)
 
 
 def _requirements(version: ProcessVersion) -> list[dict]:
@@ -232,8 +224,7 @@ def process_requirements_accept(
     """Allowed on every version (acceptance does not change the process model).
     Needs `processes.manage`; audited. An activity of another version is a 404."""
     _process, version = _version(request, uuid, number)
-    if not queries.can_manage(request.auth):
-        raise PermissionDenied(_("Your role does not allow this."))
+    require(request.auth, Capability.PROCESSES_MANAGE)
     activity = StepActivity.objects.filter(pk=activity_id, step__version=version).first()
     if activity is None:
         raise Http404

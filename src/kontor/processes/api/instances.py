@@ -8,19 +8,18 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
 from ninja import Query, Router, Schema, Status
 from pydantic import Field
 
-from kontor.core.access import get_object_for_user, user_can
+from kontor.core.access import customer_get, get_object_for_user, require, user_can
 from kontor.core.api.auth import requires
 from kontor.core.api.pagination import MAX_CURSOR_LENGTH, MAX_LIMIT, CursorPage, paginate
 from kontor.core.api.schemas import InputSchema
 from kontor.core.permissions import Capability
-from kontor.customers.models import Organization, Person
 from kontor.processes.models import (
     ActivityType,
     InstanceStatus,
@@ -140,11 +139,6 @@ class ValueIn(InputSchema):
     lock_version: int | None = None
 
 
-def _require(request: HttpRequest, capability: str) -> None:
-    if not user_can(request.auth, capability):
-        raise PermissionDenied(_("Your role does not allow this."))
-
-
 def _out(instance: ProcessInstance) -> dict:
     process = instance.version.process
     return {
@@ -233,7 +227,7 @@ def _item(instance: ProcessInstance, active, item: StepRunItem) -> dict:
 
 
 def _get(request: HttpRequest, uuid: UUID) -> ProcessInstance:
-    _require(request, Capability.CUSTOMERS_VIEW)
+    require(request.auth, Capability.CUSTOMERS_VIEW)
     return get_object_for_user(
         ProcessInstance,
         request.auth,
@@ -247,10 +241,10 @@ def _item_to_work(request: HttpRequest, uuid: UUID, item_id: int) -> StepRunItem
     such item). The service locks the instance and checks there that the user may
     see it, so it is not read here first; only for a user who may not work on
     processes it is: an instance they may not see is 404 before the 403."""
-    _require(request, Capability.CUSTOMERS_VIEW)
+    require(request.auth, Capability.CUSTOMERS_VIEW)
     if not user_can(request.auth, Capability.ACTIVITIES_EDIT):
         _get(request, uuid)
-        _require(request, Capability.ACTIVITIES_EDIT)
+        require(request.auth, Capability.ACTIVITIES_EDIT)
     return get_object_or_404(
         StepRunItem.objects.select_related("step_run").only("pk", "step_run__instance_id"),
         pk=item_id,
@@ -260,7 +254,7 @@ def _item_to_work(request: HttpRequest, uuid: UUID, item_id: int) -> StepRunItem
 
 @router.get("/process-instances", response=InstancePage, summary="Process instances")
 def instance_list(request: HttpRequest, params: Query[InstanceListParams]):
-    _require(request, Capability.CUSTOMERS_VIEW)
+    require(request.auth, Capability.CUSTOMERS_VIEW)
     rows = ProcessInstance.objects.visible_to(request.auth).select_related(
         "version__process", "person", "organization", "current_step"
     )
@@ -281,13 +275,11 @@ def instance_list(request: HttpRequest, params: Query[InstanceListParams]):
 @router.post("/process-instances", response={201: InstanceDetailOut}, summary="Start a process")
 @requires(Capability.ACTIVITIES_EDIT)
 def instance_start(request: HttpRequest, payload: InstanceStartIn):
-    _require(request, Capability.ACTIVITIES_EDIT)
+    require(request.auth, Capability.ACTIVITIES_EDIT)
     process = get_object_or_404(Process, uuid=payload.process)
-    person = (
-        get_object_for_user(Person, request.auth, uuid=payload.person) if payload.person else None
-    )
+    person = customer_get(request.auth, payload.person, kind="person") if payload.person else None
     organization = (
-        get_object_for_user(Organization, request.auth, uuid=payload.organization)
+        customer_get(request.auth, payload.organization, kind="organization")
         if payload.organization
         else None
     )
@@ -352,7 +344,7 @@ def instance_item_value(request: HttpRequest, uuid: UUID, item_id: int, payload:
 @requires(Capability.CUSTOMERS_VIEW, Capability.ACTIVITIES_EDIT)
 def instance_choose(request: HttpRequest, uuid: UUID, payload: ChooseIn):
     instance = _get(request, uuid)
-    _require(request, Capability.ACTIVITIES_EDIT)
+    require(request.auth, Capability.ACTIVITIES_EDIT)
     transition = Transition.objects.filter(pk=payload.transition, version=instance.version).first()
     if transition is None:
         raise ValidationError(
@@ -376,7 +368,7 @@ def instance_choose(request: HttpRequest, uuid: UUID, payload: ChooseIn):
 @requires(Capability.CUSTOMERS_VIEW, Capability.ACTIVITIES_EDIT)
 def instance_cancel(request: HttpRequest, uuid: UUID, payload: InstanceCancelIn):
     instance = _get(request, uuid)
-    _require(request, Capability.ACTIVITIES_EDIT)
+    require(request.auth, Capability.ACTIVITIES_EDIT)
     instance = services.instance_cancel(
         actor=request.auth, instance=instance, reason=payload.reason, via="api"
     )
@@ -403,7 +395,7 @@ def instance_item_undone(
 
 def _pause_or_resume(request: HttpRequest, uuid: UUID, payload: DoneIn | None, service):
     instance = _get(request, uuid)
-    _require(request, Capability.ACTIVITIES_EDIT)
+    require(request.auth, Capability.ACTIVITIES_EDIT)
     instance = service(
         actor=request.auth,
         instance=instance,

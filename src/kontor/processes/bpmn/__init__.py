@@ -15,7 +15,12 @@ become a new draft version. Everything else is listed in the result's
 ``unsupported`` report — never silently dropped. The acceptance status of
 requirements belongs to one version's acceptance and is not carried over."""
 
-from kontor.processes.bpmn.exporting import condition_text, export_bpmn, export_filename
+from kontor.processes.bpmn.exporting import (
+    condition_text,
+    export_bpmn,
+    export_filename,
+    export_response,
+)
 from kontor.processes.bpmn.importing import (
     MAX_FILE_SIZE,
     ImportResult,
@@ -30,5 +35,6 @@ __all__ = [
     "condition_text",
     "export_bpmn",
     "export_filename",
+    "export_response",
     "import_bpmn",
 ]

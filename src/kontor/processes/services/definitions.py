@@ -11,7 +11,7 @@ keys, transitions, activities, acceptance status) into a new draft. A process ha
 most one open draft: asking for a new draft while one exists returns that draft.
 
 Every edit of a draft has the same shape, kept in the helpers below: check the
-permission (``_require``), lock the version row and refuse a frozen version
+permission (``require``), lock the version row and refuse a frozen version
 (``_editable``), validate, then save with an audit entry (``_save``, ``_update``,
 ``_delete``, ``_move``). The version lock makes concurrent edits of one draft wait
 for each other. Steps of a version and activities of a step stay numbered 0…n-1 in
@@ -25,7 +25,7 @@ published version is retired in the same transaction.
 
 from typing import Any
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Max, Q, QuerySet
 from django.utils import timezone
@@ -33,7 +33,7 @@ from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
 from kontor.core import audit
-from kontor.core.access import user_can
+from kontor.core.access import EditConflict, require
 from kontor.core.models import AuditAction
 from kontor.core.nul_guard import refuse_nul
 from kontor.core.permissions import Capability
@@ -78,20 +78,7 @@ class VersionInvalid(ValidationError):
         self.problems = problems
 
 
-class EditConflict(Exception):
-    """Someone else saved the version after this edit started."""
-
-    def __init__(self, current: ProcessVersion):
-        super().__init__(_("Someone else changed this version in the meantime."))
-        self.current = current
-
-
 # --- Access and locking ------------------------------------------------------------------
-
-
-def _require(actor) -> None:
-    if not user_can(actor, Capability.PROCESSES_MANAGE):
-        raise PermissionDenied(_("Your role does not allow this."))
 
 
 def version_is_frozen(version: ProcessVersion) -> bool:
@@ -290,7 +277,7 @@ def process_create(
 ) -> Process:
     """A new process with draft version 1: a start step and an end step joined by one
     transition, so the draft is valid from the first moment."""
-    _require(actor)
+    require(actor, Capability.PROCESSES_MANAGE)
     process = Process(
         name=_text("name", name, required=True, max_length=200),
         subject_kind=_clean_choice("subject_kind", subject_kind, SubjectKind),
@@ -322,7 +309,7 @@ def process_create(
 @transaction.atomic
 def process_update(*, actor, process: Process, name: str, owner=None, via: str = "ui") -> Process:
     """Rename a process or change its owner (what it runs on is part of its identity)."""
-    _require(actor)
+    require(actor, Capability.PROCESSES_MANAGE)
     current = _for_update(process)
     values = {"name": _text("name", name, required=True, max_length=200), "owner": owner}
     return _update(current, values, actor=actor, via=via)
@@ -332,7 +319,7 @@ def process_update(*, actor, process: Process, name: str, owner=None, via: str =
 def process_archive(*, actor, process: Process, archived: bool = True, via: str = "ui") -> Process:
     """Archive (or bring back) a process: archived ones are hidden from the list and
     start no new instances; running instances finish."""
-    _require(actor)
+    require(actor, Capability.PROCESSES_MANAGE)
     return _update(_for_update(process), {"archived": archived}, actor=actor, via=via)
 
 
@@ -353,10 +340,11 @@ def version_update(
 ) -> ProcessVersion:
     """Change a draft's goal, description and trigger. ``lock_version`` is the one the
     editor read; if the version changed since, ``EditConflict`` (None: no check)."""
-    _require(actor)
+    require(actor, Capability.PROCESSES_MANAGE)
     current = _editable(version)
     if lock_version is not None and lock_version != current.lock_version:
-        raise EditConflict(current)
+        # core's EditConflict, with the message the editor has always shown.
+        raise EditConflict(current, _("Someone else changed this version in the meantime."))
     values = {
         "goal": _text("goal", goal, required=True, max_length=2000),
         "description": _text("description", description, max_length=20_000),
@@ -384,7 +372,7 @@ def version_new_draft(*, actor, process: Process, via: str = "ui") -> ProcessVer
     instances), else an exact copy of the latest version as draft number + 1 — steps
     with the same keys, positions and settings, the transitions between them, the
     activities with their grades and acceptance status."""
-    _require(actor)
+    require(actor, Capability.PROCESSES_MANAGE)
     _for_update(process)  # one new draft at a time
     latest = ProcessVersion.objects.filter(process=process).order_by("-number").first()
     if latest is None:
@@ -441,7 +429,7 @@ def version_publish(*, actor, version: ProcessVersion, via: str = "ui") -> Proce
     """Publish a draft: it becomes the version new instances start on; the one
     published before is retired. Refused with every problem listed if the draft is not
     sound (``VersionInvalid``) — then nothing changes."""
-    _require(actor)
+    require(actor, Capability.PROCESSES_MANAGE)
     # One publish per process at a time, so that only one version ends up published.
     Process.objects.select_for_update().get(pk=version.process_id)
     current = _for_update(version)
@@ -522,7 +510,7 @@ def step_create(
 ) -> Step:
     """Add a step to a draft; at the end unless ``position`` says where. The key is
     made from the name when not given (stable across versions: BPMN ids use it)."""
-    _require(actor)
+    require(actor, Capability.PROCESSES_MANAGE)
     current = _editable(version)
     values = _step_values(
         name=name, description=description, lane=lane, responsible=responsible,
@@ -558,7 +546,7 @@ def step_update(
     via: str = "ui",
 ) -> Step:
     """Change a draft's step (its key stays: it is the step's identity across versions)."""
-    _require(actor)
+    require(actor, Capability.PROCESSES_MANAGE)
     _editable(step.version)
     current = _for_update(step)
     values = _step_values(
@@ -572,7 +560,7 @@ def step_update(
 @transaction.atomic
 def step_delete(*, actor, step: Step, via: str = "ui") -> None:
     """Remove a draft's step with its transitions and activities."""
-    _require(actor)
+    require(actor, Capability.PROCESSES_MANAGE)
     version = _editable(step.version)
     current = Step.objects.get(pk=step.pk)
     # The database deletes the step's transitions with it (CASCADE); audit each one so
@@ -585,7 +573,7 @@ def step_delete(*, actor, step: Step, via: str = "ui") -> None:
 @transaction.atomic
 def step_move(*, actor, step: Step, position: int, via: str = "ui") -> Step:
     """Move a draft's step to ``position`` (0 = first = the start); the others close up."""
-    _require(actor)
+    require(actor, Capability.PROCESSES_MANAGE)
     version = _editable(step.version)
     return _move(Step.objects.filter(version=version), step, position, actor=actor, via=via)
 
@@ -611,7 +599,7 @@ def transition_create(
 ) -> Transition:
     """A way from ``source`` to ``target`` (both steps of the same draft), after the
     source's other ways out."""
-    _require(actor)
+    require(actor, Capability.PROCESSES_MANAGE)
     version = _editable(source.version)
     _same_version(version, source, target)
     transition = Transition(
@@ -638,7 +626,7 @@ def transition_update(
 ) -> Transition:
     """Change where a draft's transition leads, its label and its condition (its source
     stays)."""
-    _require(actor)
+    require(actor, Capability.PROCESSES_MANAGE)
     version = _editable(transition.version)
     current = _for_update(transition)
     _same_version(version, current.source, target)
@@ -654,7 +642,7 @@ def transition_update(
 def transition_delete(*, actor, transition: Transition, via: str = "ui") -> None:
     """Remove a draft's transition. The source's other ways out keep their positions:
     only their order matters."""
-    _require(actor)
+    require(actor, Capability.PROCESSES_MANAGE)
     _editable(transition.version)
     _delete(Transition.objects.get(pk=transition.pk), actor=actor, via=via)
 
@@ -690,7 +678,7 @@ def step_activity_create(
     via: str = "ui",
 ) -> StepActivity:
     """Add an activity (a Tätigkeit and a graded requirement) at the end of a step."""
-    _require(actor)
+    require(actor, Capability.PROCESSES_MANAGE)
     _editable(step.version)
     values = _activity_values(
         kind=kind, title=title, description=description, config=config, grade=grade,
@@ -716,7 +704,7 @@ def step_activity_update(
     via: str = "ui",
 ) -> StepActivity:
     """Change a draft's step activity (it stays on its step, at its position)."""
-    _require(actor)
+    require(actor, Capability.PROCESSES_MANAGE)
     _editable(activity.step.version)
     current = _for_update(activity)
     values = _activity_values(
@@ -729,7 +717,7 @@ def step_activity_update(
 @transaction.atomic
 def step_activity_delete(*, actor, activity: StepActivity, via: str = "ui") -> None:
     """Remove an activity from a draft's step; the step's others close up."""
-    _require(actor)
+    require(actor, Capability.PROCESSES_MANAGE)
     _editable(activity.step.version)
     current = StepActivity.objects.get(pk=activity.pk)
     siblings = StepActivity.objects.filter(step_id=current.step_id)
@@ -741,7 +729,7 @@ def step_activity_move(
     *, actor, activity: StepActivity, position: int, via: str = "ui"
 ) -> StepActivity:
     """Move an activity to ``position`` within its step; the others close up."""
-    _require(actor)
+    require(actor, Capability.PROCESSES_MANAGE)
     _editable(activity.step.version)
     siblings = StepActivity.objects.filter(step_id=activity.step_id)
     return _move(siblings, activity, position, actor=actor, via=via)

@@ -23,6 +23,7 @@ from django.utils.translation import gettext as _
 from kontor.activities.models import ActivityKind
 from kontor.activities.services.activities import activity_create, require_can_log, require_visible
 from kontor.core import audit, hooks
+from kontor.core.access import customer_kind
 from kontor.core.models import AuditAction
 from kontor.customers import services as customers
 from kontor.customers.models import Organization, Person
@@ -289,7 +290,7 @@ def _write_field(actor, instance: ProcessInstance, spec: FieldSpec, value: Any, 
         except ValidationError as exc:
             raise _field_error(exc) from exc
     try:
-        if isinstance(spec.record, Person):
+        if customer_kind(spec.record) == "person":
             customers.person_update(person=spec.record, actor=actor, data=data, via=via)
         else:
             customers.organization_update(organization=spec.record, actor=actor, data=data, via=via)

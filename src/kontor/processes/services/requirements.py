@@ -2,12 +2,12 @@
 marked accepted or open with a comment. Acceptance is not a change of the process
 model, so it is allowed on every version (published and retired ones too)."""
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
 from kontor.core import audit
-from kontor.core.access import user_can
+from kontor.core.access import require
 from kontor.core.models import AuditAction
 from kontor.core.permissions import Capability
 from kontor.processes.models import AcceptanceStatus, StepActivity
@@ -19,8 +19,7 @@ def requirement_accept(
 ) -> StepActivity:
     """Mark the requirement ``activity`` accepted or open, with a comment. Needs
     ``processes.manage``; audited."""
-    if not user_can(actor, Capability.PROCESSES_MANAGE):
-        raise PermissionDenied(_("Your role does not allow this."))
+    require(actor, Capability.PROCESSES_MANAGE)
     if acceptance not in AcceptanceStatus.values:
         raise ValidationError({"acceptance": [_("Select a valid choice.")]})
     comment = (comment or "").strip()

@@ -9,7 +9,7 @@ process always happens on a new draft and running instances finish on their vers
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import path, reverse
@@ -17,7 +17,9 @@ from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from kontor.core.access import EditConflict, require, require_that
 from kontor.core.forms import add_service_errors
+from kontor.core.permissions import Capability
 from kontor.processes import queries, triggers
 from kontor.processes.forms.definitions import (
     ActivityForm,
@@ -32,16 +34,6 @@ from kontor.processes.services import definitions as services
 from kontor.processes.validation import validate_version
 
 
-def _require_view(request: HttpRequest) -> None:
-    if not queries.can_view(request.user):
-        raise PermissionDenied
-
-
-def _require_manage(request: HttpRequest) -> None:
-    if not queries.can_manage(request.user):
-        raise PermissionDenied
-
-
 def _version_url(version: ProcessVersion) -> str:
     url = reverse("processes:process_detail", args=[version.process.uuid])
     return f"{url}?{urlencode({'version': version.number})}"
@@ -54,11 +46,9 @@ def _version_page(name: str, process: Process, version: ProcessVersion, **params
 
 
 def _editable_version(request: HttpRequest, uuid, number: int) -> tuple[Process, ProcessVersion]:
-    _require_manage(request)
+    require(request.user, Capability.PROCESSES_MANAGE)
     process = queries.process_get(user=request.user, uuid=uuid)
-    version = queries.version_shown(process, number)
-    version.process = process
-    return process, version
+    return process, queries.version_shown(process, number)
 
 
 def _frozen_redirect(request: HttpRequest, version: ProcessVersion) -> HttpResponse:
@@ -77,7 +67,7 @@ def _service_error(request: HttpRequest, exc: ValidationError) -> None:
 @login_required
 @require_GET
 def process_list(request: HttpRequest) -> HttpResponse:
-    _require_view(request)
+    require_that(queries.can_view(request.user))
     archived = request.GET.get("archived") == "1"
     processes = list(queries.process_list(user=request.user, archived=archived))
     for process in processes:
@@ -95,7 +85,7 @@ def process_list(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 def process_create(request: HttpRequest) -> HttpResponse:
-    _require_manage(request)
+    require(request.user, Capability.PROCESSES_MANAGE)
     form = ProcessCreateForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -119,7 +109,7 @@ def process_create(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_GET
 def process_detail(request: HttpRequest, uuid) -> HttpResponse:
-    _require_view(request)
+    require_that(queries.can_view(request.user))
     process = queries.process_get(user=request.user, uuid=uuid)
     number = request.GET.get("version")
     try:
@@ -158,7 +148,7 @@ def process_detail(request: HttpRequest, uuid) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 def process_edit(request: HttpRequest, uuid) -> HttpResponse:
-    _require_manage(request)
+    require(request.user, Capability.PROCESSES_MANAGE)
     process = queries.process_get(user=request.user, uuid=uuid)
     form = ProcessForm(request.POST or None, initial={"name": process.name})
     if request.method == "POST" and form.is_valid():
@@ -185,7 +175,7 @@ def process_edit(request: HttpRequest, uuid) -> HttpResponse:
 @login_required
 @require_POST
 def process_archive(request: HttpRequest, uuid) -> HttpResponse:
-    _require_manage(request)
+    require(request.user, Capability.PROCESSES_MANAGE)
     process = queries.process_get(user=request.user, uuid=uuid)
     archived = request.POST.get("archived", "1") == "1"
     services.process_archive(actor=request.user, process=process, archived=archived)
@@ -198,7 +188,7 @@ def process_archive(request: HttpRequest, uuid) -> HttpResponse:
 def process_new_draft(request: HttpRequest, uuid) -> HttpResponse:
     """ "Edit" on a frozen version: the open draft (made now as an exact copy of the
     latest version if there is none) — then the editor shows it."""
-    _require_manage(request)
+    require(request.user, Capability.PROCESSES_MANAGE)
     process = queries.process_get(user=request.user, uuid=uuid)
     draft = services.version_new_draft(actor=request.user, process=process)
     draft.process = process
@@ -233,9 +223,9 @@ def version_edit(request: HttpRequest, uuid, number: int) -> HttpResponse:
         if form.is_valid():
             try:
                 services.version_update(actor=request.user, version=version, **form.cleaned_data)
-            except services.EditConflict as exc:
+            except EditConflict as exc:
                 form.data = form.data.copy()
-                form.data["lock_version"] = exc.current.lock_version
+                form.data["lock_version"] = exc.current_version
                 form.add_error(None, str(exc) + " " + _("Saving again keeps your values."))
                 status = 409
             except ValidationError as exc:

@@ -7,20 +7,20 @@ only to those who may see the instance's customer."""
 
 from django import forms
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import Http404, HttpRequest, HttpResponse
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import NoReverseMatch, path, reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods
 
-from kontor.core.access import get_object_for_user, user_can
+from kontor.core.access import get_object_for_user, require
 from kontor.core.forms import add_service_errors
 from kontor.core.permissions import Capability
-from kontor.processes import bpmn
+from kontor.processes import bpmn, queries
 from kontor.processes.drawing import draw
-from kontor.processes.models import Process, ProcessInstance, ProcessVersion, VersionStatus
+from kontor.processes.models import Process, ProcessInstance
 
 
 class BpmnImportForm(forms.Form):
@@ -33,26 +33,6 @@ class BpmnImportForm(forms.Form):
     )
 
 
-def _require(request: HttpRequest, capability: str) -> None:
-    if not user_can(request.user, capability):
-        raise PermissionDenied
-
-
-def version_for(process: Process, number: str | None) -> ProcessVersion:
-    """Version ``number`` of ``process``; without a number the published version,
-    else the newest. 404 when there is none (or the number is not a number)."""
-    versions = ProcessVersion.objects.filter(process=process).select_related("process")
-    if number not in (None, ""):
-        try:
-            return versions.get(number=int(number))
-        except (ValueError, ProcessVersion.DoesNotExist) as exc:
-            raise Http404 from exc
-    version = versions.filter(status=VersionStatus.PUBLISHED).first() or versions.first()
-    if version is None:
-        raise Http404
-    return version
-
-
 def svg_response(svg: str) -> HttpResponse:
     response = HttpResponse(svg, content_type="image/svg+xml; charset=utf-8")
     # Opened on its own, the file runs nothing and loads nothing.
@@ -61,27 +41,20 @@ def svg_response(svg: str) -> HttpResponse:
     return response
 
 
-def bpmn_response(version: ProcessVersion) -> HttpResponse:
-    response = HttpResponse(bpmn.export_bpmn(version), content_type="application/xml")
-    response["Content-Disposition"] = f'attachment; filename="{bpmn.export_filename(version)}"'
-    response["X-Content-Type-Options"] = "nosniff"
-    return response
-
-
 @login_required
 @require_GET
 def process_drawing(request: HttpRequest, uuid) -> HttpResponse:
-    _require(request, Capability.CUSTOMERS_VIEW)
+    require(request.user, Capability.CUSTOMERS_VIEW)
     process = get_object_or_404(Process, uuid=uuid)
-    return svg_response(draw(version_for(process, request.GET.get("version"))))
+    return svg_response(draw(queries.version_shown(process, request.GET.get("version"))))
 
 
 @login_required
 @require_GET
 def process_bpmn_export(request: HttpRequest, uuid) -> HttpResponse:
-    _require(request, Capability.CUSTOMERS_VIEW)
+    require(request.user, Capability.CUSTOMERS_VIEW)
     process = get_object_or_404(Process, uuid=uuid)
-    return bpmn_response(version_for(process, request.GET.get("version")))
+    return bpmn.export_response(queries.version_shown(process, request.GET.get("version")))
 
 
 def _detail_url(process: Process) -> str:
@@ -93,7 +66,7 @@ def _detail_url(process: Process) -> str:
 
 
 def _import(request: HttpRequest, process: Process | None) -> HttpResponse:
-    _require(request, Capability.PROCESSES_MANAGE)
+    require(request.user, Capability.PROCESSES_MANAGE)
     form = BpmnImportForm(request.POST or None, request.FILES or None)
     result = None
     if request.method == "POST" and form.is_valid():
@@ -125,7 +98,7 @@ def _import(request: HttpRequest, process: Process | None) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def process_bpmn_import(request: HttpRequest, uuid) -> HttpResponse:
     """A BPMN file as a new draft version of this process."""
-    _require(request, Capability.PROCESSES_MANAGE)
+    require(request.user, Capability.PROCESSES_MANAGE)
     return _import(request, get_object_or_404(Process, uuid=uuid))
 
 
@@ -139,7 +112,7 @@ def process_bpmn_import_new(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_GET
 def instance_drawing(request: HttpRequest, uuid) -> HttpResponse:
-    _require(request, Capability.CUSTOMERS_VIEW)
+    require(request.user, Capability.CUSTOMERS_VIEW)
     instance = get_object_for_user(
         ProcessInstance, request.user, uuid=uuid, related=("version__process",)
     )

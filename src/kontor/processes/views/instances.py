@@ -18,7 +18,7 @@ import uuid as uuid_module
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db.models import Case, IntegerField, Q, Value, When
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -28,9 +28,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
-from kontor.core.access import get_object_for_user, user_can
+from kontor.core.access import customer_get, customer_kind, get_object_for_user, require, user_can
 from kontor.core.permissions import Capability
-from kontor.customers.models import Organization, Person
 from kontor.mail.models import EmailTemplate
 from kontor.processes.forms.instances import FieldValueForm
 from kontor.processes.models import (
@@ -76,11 +75,6 @@ def startable(kind: str):
     )
 
 
-def _require(request: HttpRequest, capability: str) -> None:
-    if not user_can(request.user, capability):
-        raise PermissionDenied
-
-
 def _errors(request: HttpRequest, exc: ValidationError) -> None:
     for error in exc.messages:
         messages.error(request, error)
@@ -94,7 +88,7 @@ def _lock_version(request: HttpRequest) -> int | None:
 
 
 def _instance(request: HttpRequest, uuid) -> ProcessInstance:
-    _require(request, Capability.CUSTOMERS_VIEW)
+    require(request.user, Capability.CUSTOMERS_VIEW)
     return get_object_for_user(
         ProcessInstance,
         request.user,
@@ -242,7 +236,7 @@ def instance_detail(request: HttpRequest, uuid) -> HttpResponse:
 
 
 def _do(request: HttpRequest, instance: ProcessInstance, action, success: str) -> HttpResponse:
-    _require(request, Capability.ACTIVITIES_EDIT)
+    require(request.user, Capability.ACTIVITIES_EDIT)
     try:
         action()
     except ValidationError as exc:
@@ -272,7 +266,7 @@ def instance_item(request: HttpRequest, uuid, item_id: int) -> HttpResponse:
 def _fill(request: HttpRequest, instance, spec, key: str, prefix: str, service) -> HttpResponse:
     """Fill in a field from its form: the value is checked by the engine; its errors
     show at the field, nothing is written."""
-    _require(request, Capability.ACTIVITIES_EDIT)
+    require(request.user, Capability.ACTIVITIES_EDIT)
     field = spec.formfield() if spec is not None else None
     if field is None:
         messages.error(request, _("This field cannot be filled in here."))
@@ -403,7 +397,7 @@ def instances_of(subject, *, user):
     """The instances on ``subject`` that ``user`` may see: on an organization's page
     not those that also name a person of another team, on a person's page not those
     that also name another team's organization (ProcessInstanceQuerySet.visible_to)."""
-    field = "person" if isinstance(subject, Person) else "organization"
+    field = customer_kind(subject)  # "person" / "organization"
     return (
         ProcessInstance.objects.visible_to(user)
         .filter(**{field: subject})
@@ -441,10 +435,10 @@ def _section(request: HttpRequest, subject, kind: str, form: StartForm | None = 
     return render(request, "processes/instance_section.html#section", context)
 
 
-def _customer(request: HttpRequest, subject, kind: str) -> HttpResponse:
+def _section_or_start(request: HttpRequest, subject, kind: str) -> HttpResponse:
     if request.method == "GET":
         return _section(request, subject, kind)
-    _require(request, Capability.ACTIVITIES_EDIT)
+    require(request.user, Capability.ACTIVITIES_EDIT)
     form = StartForm(request.POST, kind=kind, auto_id="id_start_%s")
     if form.is_valid():
         try:
@@ -468,14 +462,11 @@ def _customer(request: HttpRequest, subject, kind: str) -> HttpResponse:
 @login_required
 def customer_processes(request: HttpRequest, uuid) -> HttpResponse:
     """The section of the person or organization with this uuid."""
-    _require(request, Capability.CUSTOMERS_VIEW)
+    require(request.user, Capability.CUSTOMERS_VIEW)
     if request.method not in ("GET", "POST"):
         return HttpResponse(status=405)
-    try:
-        return _customer(request, get_object_for_user(Person, request.user, uuid=uuid), "person")
-    except Http404:
-        subject = get_object_for_user(Organization, request.user, uuid=uuid)
-        return _customer(request, subject, "organization")
+    subject = customer_get(request.user, uuid)
+    return _section_or_start(request, subject, customer_kind(subject))
 
 
 urlpatterns: list = [

@@ -7,7 +7,7 @@ Process definitions are not customer data: whoever may see customers
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
@@ -15,31 +15,21 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
-from kontor.core.access import user_can
+from kontor.core.access import require, require_that, user_can
 from kontor.core.forms import add_service_errors
 from kontor.core.permissions import Capability
+from kontor.processes import queries
 from kontor.processes.forms.requirements import AcceptanceForm
-from kontor.processes.models import Process, ProcessVersion, StepActivity, VersionStatus
+from kontor.processes.models import Process, ProcessVersion, StepActivity
 from kontor.processes.requirements_doc import document_build, document_response
 from kontor.processes.services.requirements import requirement_accept
 
 
 def _process_version(request: HttpRequest, uuid) -> ProcessVersion:
     """The asked-for version (``?version=N``; else the published, else the newest)."""
-    if not user_can(request.user, Capability.CUSTOMERS_VIEW):
-        raise PermissionDenied
+    require(request.user, Capability.CUSTOMERS_VIEW)
     process = get_object_or_404(Process, uuid=uuid)
-    versions = ProcessVersion.objects.filter(process=process).select_related("process")
-    number = request.GET.get("version")
-    if number not in (None, ""):
-        try:
-            return versions.get(number=int(number))
-        except (ValueError, ProcessVersion.DoesNotExist) as exc:
-            raise Http404 from exc
-    version = versions.filter(status=VersionStatus.PUBLISHED).first() or versions.first()
-    if version is None:
-        raise Http404
-    return version
+    return queries.version_shown(process, request.GET.get("version"))
 
 
 def _language(request: HttpRequest) -> str:
@@ -66,8 +56,7 @@ def acceptance(request: HttpRequest, uuid) -> HttpResponse:
     can_manage = user_can(request.user, Capability.PROCESSES_MANAGE)
     failed: AcceptanceForm | None = None
     if request.method == "POST":
-        if not can_manage:
-            raise PermissionDenied
+        require_that(can_manage)
         form = AcceptanceForm(request.POST)
         if form.is_valid():
             activity = StepActivity.objects.filter(
