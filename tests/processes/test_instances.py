@@ -362,15 +362,13 @@ def process_events(monkeypatch):
     from kontor.core import hooks
 
     seen = []
-    handlers = hooks._handlers.copy()
-    for event in ("process_started", "process_step_entered", "process_ended"):
+    for hook in (hooks.process_started, hooks.process_step_entered, hooks.process_ended):
 
-        def record(*, instance, step_run=None, _event=event, **_kwargs):
+        def record(*, instance, step_run=None, _event=hook.name, **_kwargs):
             key = step_run.step.key if step_run else None
             seen.append((_event, instance.status, key))
 
-        handlers[event] = [*handlers.get(event, []), record]
-    monkeypatch.setattr(hooks, "_handlers", handlers)
+        monkeypatch.setattr(hook, "listeners", [*hook.listeners, record])
     return seen
 
 

@@ -177,9 +177,8 @@ def test_the_inactivity_query_is_bounded(owner, django_assert_max_num_queries):
 @pytest.fixture
 def declared(monkeypatch):
     """The sales and service apps installed (they declare their events)."""
-    monkeypatch.setattr(
-        hooks, "_declared", hooks._declared | {"lead_created", "case_opened", "opportunity_lost"}
-    )
+    for hook in (hooks.lead_created, hooks.case_opened, hooks.opportunity_lost):
+        monkeypatch.setattr(hook, "declared", True)
 
 
 def test_a_lead_from_a_source_starts_the_matching_processes_only(owner, readonly):
@@ -191,7 +190,7 @@ def test_a_lead_from_a_source_starts_the_matching_processes_only(owner, readonly
     person = owned_by(PersonFactory, owner)
 
     # Whoever created the lead — even a role that may not run processes.
-    hooks.emit("lead_created", record=person, source="web", actor=readonly)
+    hooks.lead_created.emit(record=person, source="web", actor=readonly)
 
     instances = ProcessInstance.objects.filter(person=person).order_by("version__process__name")
     assert [i.version.process.name for i in instances] == ["Any lead", "Web leads"]
@@ -199,7 +198,7 @@ def test_a_lead_from_a_source_starts_the_matching_processes_only(owner, readonly
         ("lead_created", readonly, InstanceStatus.RUNNING)
     }
     # The same lead again: the processes are running on it already.
-    hooks.emit("lead_created", record=person, source="web", actor=readonly)
+    hooks.lead_created.emit(record=person, source="web", actor=readonly)
     assert ProcessInstance.objects.count() == 2
 
 
@@ -210,7 +209,7 @@ def test_an_opened_case_starts_the_processes_for_its_kind(owner):
     organization = owned_by(OrganizationFactory, owner)
     person = owned_by(PersonFactory, owner, organization=organization)
 
-    hooks.emit("case_opened", record=person, case_kind="complaint", actor=owner)
+    hooks.case_opened.emit(record=person, case_kind="complaint", actor=owner)
 
     assert started("Complaint") == [person.pk]
     assert started("Question") == []
@@ -223,7 +222,7 @@ def test_a_lost_opportunity_starts_its_processes(owner):
     build("Lead", TriggerKind.LEAD_CREATED)
     organization = owned_by(OrganizationFactory, owner)
 
-    hooks.emit("opportunity_lost", record=organization, actor=owner)
+    hooks.opportunity_lost.emit(record=organization, actor=owner)
 
     assert started("Win back") == [organization.pk]
     assert started("Lead") == []

@@ -222,7 +222,7 @@ def test_a_published_version_keeps_its_waiting_trigger():
 def test_a_declared_event_makes_its_trigger_valid(monkeypatch):
     from kontor.core import hooks
 
-    monkeypatch.setattr(hooks, "_declared", hooks._declared | {"lead_created"})
+    monkeypatch.setattr(hooks.lead_created, "declared", True)
     assert codes(with_trigger("lead_created")) == []
 
 

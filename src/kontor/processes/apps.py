@@ -13,12 +13,10 @@ class ProcessesConfig(AppConfig):
         register_customer_section(
             CustomerSection("processes", "processes/includes/customer_processes.html", 5)
         )
-        from kontor.processes import engine_hooks
+        from kontor.processes import listeners
 
-        engine_hooks.register()
-        from kontor.processes import triggers
-
-        triggers.register()
+        # Our reactions to other apps' events: all in listeners.py.
+        listeners.register()
         from kontor.core import hooks
 
         # The events the engine emits (kontor.core.hooks).

@@ -1,9 +1,10 @@
 """Processes that start by themselves: the triggers of a process version.
 
 - ``manual``: started by hand only.
-- ``trade_fair_capture``: on the ``trade_fair_captured`` event (kontor.processes.engine_hooks).
+- ``trade_fair_capture``: on the ``trade_fair_captured`` event (kontor.processes.listeners).
 - ``lead_created`` / ``case_opened`` / ``opportunity_lost``: on the events of the same
-  names (kontor.core.hooks), which the sales and service apps emit once they exist.
+  names (kontor.core.hooks; kontor.processes.listeners), which the sales and service
+  apps emit once they exist.
   ``trigger_config`` narrows them: {"source": "web"} starts only on leads from that
   source, {"case_kind": "complaint"} only on cases of that kind; an empty config (or
   an empty value) matches any.
@@ -170,36 +171,6 @@ def start_for_event(
         if instance is not None:
             started.append(instance)
     return started
-
-
-def on_lead_created(*, record, source=None, actor=None, **_kwargs) -> None:
-    start_for_event(
-        trigger=TriggerKind.LEAD_CREATED,
-        record=record,
-        actor=actor,
-        config_key="source",
-        value=source,
-    )
-
-
-def on_case_opened(*, record, case_kind=None, actor=None, **_kwargs) -> None:
-    start_for_event(
-        trigger=TriggerKind.CASE_OPENED,
-        record=record,
-        actor=actor,
-        config_key="case_kind",
-        value=case_kind,
-    )
-
-
-def on_opportunity_lost(*, record, actor=None, **_kwargs) -> None:
-    start_for_event(trigger=TriggerKind.OPPORTUNITY_LOST, record=record, actor=actor)
-
-
-def register() -> None:
-    hooks.register("lead_created", on_lead_created)
-    hooks.register("case_opened", on_case_opened)
-    hooks.register("opportunity_lost", on_opportunity_lost)
 
 
 # --- Customer inactive --------------------------------------------------------------------

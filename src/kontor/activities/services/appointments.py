@@ -324,7 +324,7 @@ def appointment_create(
     )
     if send_invitations:
         _send_invitations(appointment, "REQUEST")
-    hooks.emit("appointment_created", appointment=appointment, actor=actor, context=context or {})
+    hooks.appointment_created.emit(appointment=appointment, actor=actor, context=context or {})
     return appointment
 
 

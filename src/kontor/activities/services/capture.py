@@ -310,7 +310,7 @@ def capture_record(*, actor, data: CaptureData, via: str = "ui") -> CaptureResul
         created_organization=created_organization,
     )
     # Processes with the trade-fair trigger start here (kontor.processes registers).
-    hooks.emit("trade_fair_captured", result=result, actor=actor)
+    hooks.trade_fair_captured.emit(result=result, actor=actor)
     return result
 
 

@@ -290,7 +290,7 @@ def task_done(*, actor, task: Task, via: str = "ui") -> Task:
         following.full_clean()
         following.save()
         audit.record(actor=actor, action=AuditAction.CREATE, instance=following, via=via)
-    hooks.emit("task_done", task=current, actor=actor)
+    hooks.task_done.emit(task=current, actor=actor)
     return current
 
 
@@ -308,7 +308,7 @@ def task_reopen(*, actor, task: Task, via: str = "ui") -> Task:
     current.save()
     current.refresh_from_db()
     audit.record(actor=actor, action=AuditAction.UPDATE, instance=current, before=before, via=via)
-    hooks.emit("task_reopened", task=current, actor=actor)
+    hooks.task_reopened.emit(task=current, actor=actor)
     return current
 
 

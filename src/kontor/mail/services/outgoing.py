@@ -187,7 +187,7 @@ def mail_send(
     )
     audit.record(actor=actor, action=AuditAction.CREATE, instance=message, via=via)
     _enqueue(message.pk)
-    hooks.emit("mail_queued", message=message, actor=actor, context=context or {})
+    hooks.mail_queued.emit(message=message, actor=actor, context=context or {})
     return message
 
 

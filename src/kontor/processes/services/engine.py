@@ -251,7 +251,7 @@ def step_enter(instance: ProcessInstance, step: Step, *, actor, via: str) -> tup
         text="\n".join(problems),
         via=via,
     )
-    hooks.emit("process_step_entered", instance=instance, step_run=run)
+    hooks.process_step_entered.emit(instance=instance, step_run=run)
     return run, required_done(items)
 
 
@@ -312,7 +312,7 @@ def _finish(instance: ProcessInstance, step: Step, *, via: str) -> None:
         % {"process": instance.version.process.name},
         via=via,
     )
-    hooks.emit("process_ended", instance=instance)
+    hooks.process_ended.emit(instance=instance)
 
 
 def active_run(instance: ProcessInstance) -> StepRun | None:

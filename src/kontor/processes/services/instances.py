@@ -76,7 +76,7 @@ __all__ = [
 ]
 
 
-def _version_for(version_or_process: ProcessVersion | Process) -> ProcessVersion:
+def _startable_version(version_or_process: ProcessVersion | Process) -> ProcessVersion:
     if isinstance(version_or_process, Process):
         version = (
             version_or_process.versions.filter(status=VersionStatus.PUBLISHED)
@@ -111,7 +111,7 @@ def instance_start(
     as the process runs on), entering its first step. Refused while the same process
     is already running or paused on that customer."""
     require_can_log(actor)
-    version = _version_for(version_or_process)
+    version = _startable_version(version_or_process)
     kind = version.process.subject_kind
     if kind == SubjectKind.PERSON:
         if person is None:
@@ -150,7 +150,7 @@ def instance_start(
     )
     audit.record(actor=actor, action=AuditAction.CREATE, instance=instance, via=via)
     before = audit.snapshot(instance)
-    hooks.emit("process_started", instance=instance)
+    hooks.process_started.emit(instance=instance)
     run, complete = step_enter(instance, first, actor=actor, via=via)
     advance(instance, actor=actor, via=via, run=run, complete=complete)
     instance.save()
@@ -475,7 +475,7 @@ def instance_cancel(
         text=reason,
         via=via,
     )
-    hooks.emit("process_ended", instance=instance)
+    hooks.process_ended.emit(instance=instance)
     instance_save(instance, actor=actor, before=before, via=via)
     return instance
 

@@ -1,10 +1,15 @@
-"""The process engine's reactions to events of the activities app (kontor.core.hooks):
+"""Every reaction of the processes app to an event of another app (kontor.core.hooks
+lists the events, who emits them and who listens). ``register()`` below, called in
+``ProcessesConfig.ready()``, is the one place they are wired:
 
 - ``task_done``: the task of a step item is done → the item is done (and the
   instance moves on when that finishes the step).
 - ``task_reopened``: the item is undone again, while its step is still active.
 - ``trade_fair_captured``: every published process with the trade-fair trigger
   starts on the captured person (or organization, as the process runs on).
+- ``lead_created`` / ``case_opened`` / ``opportunity_lost``: the published processes
+  with that trigger (and a matching ``trigger_config``) start on the record
+  (kontor.processes.triggers.start_for_event).
 - ``mail_queued`` / ``appointment_created`` with ``context={"process_item": id}``
   (the compose page and the new-appointment page opened from an instance's item):
   the e-mail / appointment is linked to that item of the active step, which is then
@@ -24,7 +29,8 @@ from kontor.processes.models import (
     StepRunStatus,
     TriggerKind,
 )
-from kontor.processes.services import instances as engine
+from kontor.processes.services import instances as use_cases
+from kontor.processes.triggers import start_for_event
 
 
 def _open_items(task):
@@ -38,18 +44,18 @@ def _open_items(task):
 def on_task_done(*, task, actor, **_kwargs) -> None:
     for item in _open_items(task).filter(done_at__isnull=True):
         with transaction.atomic():
-            engine.item_done(actor=None, item=item, via="task")
+            use_cases.item_done(actor=None, item=item, via="task")
             # Who did it: the user who finished the task.
             StepRunItem.objects.filter(pk=item.pk).update(done_by=actor)
 
 
 def on_task_reopened(*, task, actor, **_kwargs) -> None:
     for item in _open_items(task).filter(done_at__isnull=False):
-        engine.item_undone(actor=None, item=item, via="task")
+        use_cases.item_undone(actor=None, item=item, via="task")
 
 
 def on_trade_fair_captured(*, result, actor, **_kwargs) -> None:
-    engine.start_triggered(
+    use_cases.start_triggered(
         trigger=TriggerKind.TRADE_FAIR_CAPTURE,
         actor=actor,
         person=result.person,
@@ -82,7 +88,7 @@ def on_mail_queued(*, message, actor, context, **_kwargs) -> None:
     person_id = message.activity.person_id if message.activity_id else None
     item = _item_for(context, ActivityType.EMAIL, person_id=person_id) if person_id else None
     if item is not None:
-        engine.item_link(item=item, done_by=actor, mail=message, via="mail")
+        use_cases.item_link(item=item, done_by=actor, mail=message, via="mail")
 
 
 def on_appointment_created(*, appointment, actor, context, **_kwargs) -> None:
@@ -97,12 +103,40 @@ def on_appointment_created(*, appointment, actor, context, **_kwargs) -> None:
             organization_id=appointment.organization_id,
         )
     if item is not None:
-        engine.item_link(item=item, done_by=actor, appointment=appointment, via="appointment")
+        use_cases.item_link(item=item, done_by=actor, appointment=appointment, via="appointment")
+
+
+def on_lead_created(*, record, source=None, actor=None, **_kwargs) -> None:
+    start_for_event(
+        trigger=TriggerKind.LEAD_CREATED,
+        record=record,
+        actor=actor,
+        config_key="source",
+        value=source,
+    )
+
+
+def on_case_opened(*, record, case_kind=None, actor=None, **_kwargs) -> None:
+    start_for_event(
+        trigger=TriggerKind.CASE_OPENED,
+        record=record,
+        actor=actor,
+        config_key="case_kind",
+        value=case_kind,
+    )
+
+
+def on_opportunity_lost(*, record, actor=None, **_kwargs) -> None:
+    start_for_event(trigger=TriggerKind.OPPORTUNITY_LOST, record=record, actor=actor)
 
 
 def register() -> None:
-    hooks.register("task_done", on_task_done)
-    hooks.register("task_reopened", on_task_reopened)
-    hooks.register("trade_fair_captured", on_trade_fair_captured)
-    hooks.register("mail_queued", on_mail_queued)
-    hooks.register("appointment_created", on_appointment_created)
+    """Who listens to what, in one place (and in the table of kontor.core.hooks)."""
+    hooks.task_done.listen(on_task_done)
+    hooks.task_reopened.listen(on_task_reopened)
+    hooks.trade_fair_captured.listen(on_trade_fair_captured)
+    hooks.mail_queued.listen(on_mail_queued)
+    hooks.appointment_created.listen(on_appointment_created)
+    hooks.lead_created.listen(on_lead_created)
+    hooks.case_opened.listen(on_case_opened)
+    hooks.opportunity_lost.listen(on_opportunity_lost)
