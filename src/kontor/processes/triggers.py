@@ -102,7 +102,7 @@ def _config_matches(config: Any, key: str, value: Any) -> bool:
 
 def _start(version: ProcessVersion, *, person, organization, trigger: str, via: str, actor=None):
     """Start ``version`` on its subject as Kontor; None when it cannot start there."""
-    from kontor.processes.services import instances as engine
+    from kontor.processes.services.instances import instance_start
 
     kind = version.process.subject_kind
     subject = person if kind == SubjectKind.PERSON else organization
@@ -114,7 +114,7 @@ def _start(version: ProcessVersion, *, person, organization, trigger: str, via: 
         return None
     try:
         with transaction.atomic():
-            instance = engine.instance_start(
+            instance = instance_start(
                 actor=None,
                 version_or_process=version,
                 person=subject if kind == SubjectKind.PERSON else None,
