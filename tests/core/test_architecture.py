@@ -9,10 +9,12 @@ import sys
 from pathlib import Path
 
 import pytest
+from django.urls import reverse
 
 from kontor.core import search
 from kontor.core.customfields import ENTITIES
 from kontor.core.navigation import nav_modules
+from tests.core.factories import UserFactory
 
 ROOT = Path(__file__).resolve().parents[2]
 LINT_IMPORTS = Path(sys.executable).with_name("lint-imports")
@@ -100,3 +102,10 @@ def test_customers_register_what_core_shows_of_them():
         *("customers", "activities", "calendar", "mail", "sales", "service"),
         *("marketing", "processes", "analytics", "admin"),
     ]
+
+
+def test_my_settings_link_what_the_apps_registered(client, db):
+    user = UserFactory()
+    client.force_login(user)
+    page = client.get(reverse("core:profile")).content.decode()
+    assert f'<a href="{reverse("activities:feed_settings")}">Calendar subscription</a>' in page

@@ -1,7 +1,7 @@
 from django.urls import reverse
 
 from kontor.core.access import user_can
-from kontor.core.navigation import nav_modules
+from kontor.core.navigation import nav_modules, settings_links
 
 
 def shell(request):
@@ -17,4 +17,5 @@ def shell(request):
         nav.append(
             {"key": module.key, "label": module.label, "url": url, "active": path.startswith(url)}
         )
-    return {"nav_modules": nav}
+    # A function: the template calls it only on the page that shows the links.
+    return {"nav_modules": nav, "settings_links": settings_links}

@@ -1,9 +1,11 @@
-"""Navigation: the modules of the top bar, which apps register, and where to go after a
-form (the ``next`` the page was given, if it stays on this site)."""
+"""Navigation: the modules of the top bar and the links on "My settings", which apps
+register, and where to go after a form (the ``next`` the page was given, if it stays
+on this site)."""
 
 from dataclasses import dataclass
 
 from django.http import HttpRequest
+from django.urls import reverse
 from django.utils.functional import Promise
 from django.utils.http import url_has_allowed_host_and_scheme
 
@@ -32,6 +34,20 @@ def register_nav_module(module: NavModule) -> None:
 
 def nav_modules() -> list[NavModule]:
     return sorted(_modules.values(), key=lambda m: (m.order, m.key))
+
+
+# Links apps add to "My settings" (label, URL name), in registration order: the
+# calendar subscription of activities …
+_settings_links: list[tuple[Promise, str]] = []
+
+
+def register_settings_link(label: Promise, url_name: str) -> None:
+    if (label, url_name) not in _settings_links:
+        _settings_links.append((label, url_name))
+
+
+def settings_links() -> list[dict]:
+    return [{"label": label, "url": reverse(name)} for label, name in _settings_links]
 
 
 def on_this_site(request: HttpRequest, url: str) -> bool:
