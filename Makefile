@@ -32,6 +32,8 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check src tests bench scripts
 	$(BIN)/ruff check src tests bench scripts
 	$(BIN)/kontor makemigrations --check --dry-run > /dev/null
+	@# The import contracts in pyproject.toml (layers, no cycles): docs/architecture.md.
+	PYTHONPATH=src $(BIN)/lint-imports --no-cache
 
 # Compiled catalogs for the language tests (msgfmt from gettext), when a .po is newer.
 MO := $(patsubst %.po,%.mo,$(wildcard src/kontor/locale/*/LC_MESSAGES/*.po))

@@ -67,6 +67,7 @@ INSTALLED_APPS = [
     "kontor.activities",
     "kontor.mail",
     "kontor.processes",
+    "kontor.demo",  # the `kontor demo` command; above every domain app
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",

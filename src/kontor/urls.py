@@ -1,6 +1,7 @@
 from django.urls import include, path
 
 from kontor.api import api
+from kontor.api_docs import api_docs
 from kontor.core import views as core_views
 from kontor.core.urls import account_urlpatterns
 
@@ -12,7 +13,7 @@ urlpatterns = [
     path("mail/", include("kontor.mail.urls")),
     path("processes/", include("kontor.processes.urls")),
     path("api/v1/", api.urls),
-    path("api/docs", core_views.api_docs, name="api_docs"),
+    path("api/docs", api_docs, name="api_docs"),
     path("api/<path:rest>", core_views.api_not_found),
     path("healthz", core_views.healthz, name="healthz"),
 ]

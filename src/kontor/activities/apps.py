@@ -29,3 +29,10 @@ class ActivitiesConfig(AppConfig):
         register_customer_section(
             CustomerSection("tasks", "activities/includes/customer_tasks.html", 30)
         )
+        from kontor.core.navigation import NavModule, register_nav_module
+
+        register_nav_module(NavModule("activities", _("My day"), "activities:my_day", order=20))
+        register_nav_module(NavModule("calendar", _("Calendar"), "activities:calendar", order=30))
+        from kontor.core.navigation import register_settings_link
+
+        register_settings_link(_("Calendar subscription"), "activities:feed_settings")

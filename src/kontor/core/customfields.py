@@ -28,19 +28,25 @@ from django.db.models.fields.json import KT
 from django.db.models.functions import Cast
 from django.db.models.lookups import Exact, GreaterThanOrEqual, LessThanOrEqual
 from django.utils import formats, translation
+from django.utils.functional import Promise
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 
 from kontor.core.models import CustomField, CustomFieldType
 
 T = CustomFieldType
 
-# The entities that have custom fields: "<app_label>.<model_name>" → plural name.
-# Strings, not models, so that core imports no domain app.
-ENTITIES = {
-    "customers.person": gettext_lazy("Persons"),
-    "customers.organization": gettext_lazy("Organizations"),
-}
+# The entities that have custom fields: "<app_label>.<model_name>" → plural name, in
+# the order their apps registered them (``register_entity`` in ``AppConfig.ready()``;
+# customers: persons, organizations). The administration lists them in this order.
+ENTITIES: dict[str, Promise] = {}
+
+
+def register_entity(entity: str, label: Promise) -> None:
+    """Let administrators define custom fields for ``entity`` ("customers.person").
+    Call it from the app's ``AppConfig.ready()``: the API reads the known entities
+    when its URLs load."""
+    ENTITIES[entity] = label
+
 
 # JavaScript clients lose precision above 2**53; keep whole numbers inside it.
 MAX_NUMBER = 2**53 - 1

@@ -9,7 +9,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.csrf import csrf_exempt
 
-from kontor.core.context_processors import MODULES
+from kontor.core.navigation import nav_modules
 
 
 @login_required
@@ -19,7 +19,7 @@ def home(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def module_placeholder(request: HttpRequest, key: str) -> HttpResponse:
-    label = next((label for k, label, _u, _c in MODULES if k == key), key)
+    label = next((m.label for m in nav_modules() if m.key == key), key)
     return render(request, "core/module_placeholder.html", {"module_label": label})
 
 
@@ -107,15 +107,6 @@ def server_error(request: HttpRequest) -> HttpResponse:
         gettext_lazy("Something went wrong"),
         gettext_lazy("The error has been logged. Please try again later."),
     )
-
-
-def api_docs(request: HttpRequest) -> HttpResponse:
-    """Interactive API documentation (Swagger UI, served from the ninja package)."""
-    from ninja.openapi.docs import Swagger
-
-    from kontor.api import api
-
-    return Swagger().render_page(request, api)
 
 
 # A UUID as a path segment, in any case.

@@ -34,7 +34,7 @@ from kontor.activities.models import (
 from kontor.core.permissions import RoleCode
 from kontor.customers.duplicates import derive_keys
 from kontor.customers.models import Gender, Organization, Person, Salutation
-from kontor.demo import data as demo_data  # imported by data.load_demo: used at call time
+from kontor.demo import tables
 from kontor.mail.models import EmailTemplate
 
 ACTIVITY_COUNTS = {"small": 5_000, "medium": 300_000, "large": 10_000_000}
@@ -297,7 +297,7 @@ def _activities(writer, rnd, count, person_ids, person_orgs, org_ids, authors, l
             if minutes
             else [prep("duration_minutes", None)]
         )
-        if demo_data._NEEDS_ESCAPE.search(subject + outcome):
+        if tables.NEEDS_ESCAPE.search(subject + outcome):
             raise ValueError("activity subjects and outcomes must be plain")
         templates.append((kind.value, direction.value, subject, escape(text), outcome, durations))
     persons_prepped = [
@@ -316,7 +316,7 @@ def _activities(writer, rnd, count, person_ids, person_orgs, org_ids, authors, l
         orgs = rnd.choices(orgs_prepped, k=k) if orgs_prepped else [None] * k
         whens = rnd.choices(stamps, k=k)
         by = rnd.choices(authors_prepped, k=k)
-        uuids = demo_data._uuids(k)
+        uuids = tables.uuids(k)
         rand = rnd.random
         for i in range(k):
             kind, direction, subject, text, outcome, durations = chosen[i]

@@ -23,12 +23,10 @@ such data adds it to the generators or as a set-based step at the end of ``load_
 
 import contextlib
 import json
-import os
 import random
-import re
 import time
 import unicodedata
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, date, datetime, timedelta
 
 from django.contrib.auth.hashers import make_password
@@ -47,7 +45,7 @@ from kontor.customers.models import (
     Person,
     Salutation,
 )
-from kontor.demo import activities, customers
+from kontor.demo import activities, customers, tables
 
 DEMO_PASSWORD = "kontor-demo"  # noqa: S105 - printed on purpose, demo data only
 SIZES = {"small": 1_000, "medium": 100_000, "large": 1_000_000}
@@ -57,7 +55,6 @@ PROGRESS_EVERY = 100_000
 # From this many rows, loads drop the table's plain indexes (and on PostgreSQL its
 # foreign keys) and make them again after inserting.
 REBUILD_INDEXES_FROM = 50_000
-_NEEDS_ESCAPE = re.compile(r"[\\\t\n\r]")
 
 # (username, first name, last name, role, team)
 DEMO_USERS = [
@@ -194,10 +191,10 @@ def load_demo(
         pools = Pools(seed, size=min(3_000, max(200, n_persons)))
         rnd = random.Random(seed)
         writer = RowWriter(progress)
-        orgs_before, persons_before = _max_id(Organization), _max_id(Person)
+        orgs_before, persons_before = tables.max_id(Organization), tables.max_id(Person)
         org_ids, org_domains = _organizations(writer, pools, rnd, n_orgs, owner_team)
         _persons(writer, pools, rnd, n_persons, org_ids, org_domains, owner_team)
-        _analyze([Organization, Person])
+        tables.analyze([Organization, Person])
         progress(f"  statistics updated after {time.monotonic() - started:.1f} s")
         extra = customers.customers_finish(
             writer=writer,
@@ -295,7 +292,7 @@ class Pools:
         # Rows are joined into COPY text without escaping: the pools must be plain.
         for name, pool in vars(self).items():
             strings = pool if isinstance(pool, list) and pool and isinstance(pool[0], str) else []
-            if any(_NEEDS_ESCAPE.search(v) for v in strings):
+            if any(tables.NEEDS_ESCAPE.search(v) for v in strings):
                 raise ValueError(f"demo pool {name} has a tab, newline or backslash")
 
     def last_names(self, rnd: random.Random, k: int) -> list[str]:
@@ -312,17 +309,6 @@ def _unique(calls: Iterable[Callable[[], str]]) -> list[str]:
 # Each generator draws whole columns for a batch of k rows (``rnd.choices``), then zips
 # them: several times faster than one ``rnd.choice`` per value. Strings from the pools
 # go in as they are; every other value is prepared for the database once, in its pool.
-
-
-def _uuids(k: int) -> list[str]:
-    """k random version-4 uuids as 32 hex digits: what Django stores on SQLite, and
-    what PostgreSQL's uuid type reads."""
-    raw = os.urandom(16 * k).hex()
-    out = []
-    for i in range(0, 32 * k, 32):
-        h = raw[i : i + 32]
-        out.append(f"{h[:12]}4{h[13:16]}{'89ab'[int(h[16], 16) & 3]}{h[17:]}")
-    return out
 
 
 def _organizations(writer, pools, rnd, count, owner_team) -> tuple[list[int], list[str]]:
@@ -373,7 +359,7 @@ def _organizations(writer, pools, rnd, count, owner_team) -> tuple[list[int], li
         phones = rnd.choices(pools.phones, k=k)
         stamp = rnd.choices(stamps, k=k)
         owners = rnd.choices(owner_team, k=k)
-        uuids = _uuids(k)
+        uuids = tables.uuids(k)
         for i in range(k):
             last = lasts[i]
             shape = rnd.random()
@@ -419,7 +405,7 @@ def _organizations(writer, pools, rnd, count, owner_team) -> tuple[list[int], li
                 ),
             )
 
-    before = _max_id(Organization)
+    before = tables.max_id(Organization)
     writer.insert(Organization, fields, rows, count, "organizations")
     ids = list(
         Organization.objects.filter(pk__gt=before).order_by("pk").values_list("pk", flat=True)
@@ -485,7 +471,7 @@ def _persons(writer, pools, rnd, count, org_ids, org_domains, owner_team) -> Non
         postcodes = rnd.choices(pools.postcodes, k=k)
         stamp = rnd.choices(stamps, k=k)
         owners = rnd.choices(owner_team, k=k)
-        uuids = _uuids(k)
+        uuids = tables.uuids(k)
         rand = rnd.random
         for i in range(k):
             female = rand() < 0.5
@@ -541,17 +527,6 @@ def _sqlite_cache(mib: int) -> Iterator[None]:
             cursor.execute(f"PRAGMA cache_size = {int(previous)}")
 
 
-def _max_id(model) -> int:
-    return model.objects.aggregate(m=models.Max("pk"))["m"] or 0
-
-
-def _analyze(models_: Sequence[type[models.Model]]) -> None:
-    """Fresh planner statistics, so the first queries after a big load use the indexes."""
-    with connection.cursor() as cursor:
-        for model in models_:
-            cursor.execute(f"ANALYZE {connection.ops.quote_name(model._meta.db_table)}")
-
-
 def _vacuum_processes(progress: Callable[[str], object]) -> None:
     """On PostgreSQL, what autovacuum does a while after a big load: the visibility map
     lets the process figures read their covering indexes alone (index-only scans).
@@ -574,7 +549,7 @@ def _copy_text(value) -> str:
     if value is None:
         return "\\N"
     text = value.isoformat() if isinstance(value, datetime | date) else str(value)
-    if _NEEDS_ESCAPE.search(text):
+    if tables.NEEDS_ESCAPE.search(text):
         raise ValueError(f"unexpected value for COPY: {text!r}")
     return text
 

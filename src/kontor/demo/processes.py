@@ -44,7 +44,7 @@ from django.utils import timezone
 from kontor.core.access import user_can
 from kontor.core.permissions import Capability
 from kontor.customers.models import Organization, Person
-from kontor.demo import data as demo_data  # imported by data.load_demo: used at call time
+from kontor.demo import tables
 from kontor.processes.business_days import add_business_days
 from kontor.processes.models import (
     ActivityType,
@@ -543,8 +543,8 @@ class _Assignees:
 def _write(writer, rnd, plans: list[_Plan], subjects, users, now: int, progress) -> dict:
     zone = ZoneInfo(settings.TIME_ZONE)
     assignee_of = _Assignees(users)
-    instance_base = demo_data._max_id(ProcessInstance)
-    run_base = demo_data._max_id(StepRun)
+    instance_base = tables.max_id(ProcessInstance)
+    run_base = tables.max_id(StepRun)
     use_copy = writer.use_copy
     # Whole numbers (ids, foreign keys) as the writer sends them, without the field's
     # preparation (a few microseconds each, millions of times).
@@ -590,7 +590,7 @@ def _write(writer, rnd, plans: list[_Plan], subjects, users, now: int, progress)
     numbered = iter(enumerate(plans))
 
     def instance_rows(k: int) -> Iterator[tuple]:
-        uuids = demo_data._uuids(k)
+        uuids = tables.uuids(k)
         for j in range(k):
             i, plan = next(numbered)
             pool = subjects[plan.version.subject_kind]
@@ -719,7 +719,7 @@ def _write(writer, rnd, plans: list[_Plan], subjects, users, now: int, progress)
         # The ids were given: the sequences (PostgreSQL) must continue after them.
         for sql in connection.ops.sequence_reset_sql(no_style(), [ProcessInstance, StepRun]):
             cursor.execute(sql)
-    demo_data._analyze([ProcessInstance, StepRun, StepRunItem])
+    tables.analyze([ProcessInstance, StepRun, StepRunItem])
     statuses: dict[str, int] = {}
     for plan in plans:
         statuses[plan.status] = statuses.get(plan.status, 0) + 1

@@ -14,3 +14,6 @@ class MailConfig(AppConfig):
         from kontor.core.sections import register_customer_actions
 
         register_customer_actions("mail/includes/customer_actions.html")
+        from kontor.core.navigation import NavModule, register_nav_module
+
+        register_nav_module(NavModule("mail", _("E-mail"), "mail:inbox", order=40))

@@ -13,6 +13,11 @@ class ProcessesConfig(AppConfig):
         register_customer_section(
             CustomerSection("processes", "processes/includes/customer_processes.html", 5)
         )
+        from kontor.core.navigation import NavModule, register_nav_module
+
+        register_nav_module(
+            NavModule("processes", _("Processes"), "processes:process_list", order=80)
+        )
         from kontor.processes import listeners
 
         # Our reactions to other apps' events: all in listeners.py.

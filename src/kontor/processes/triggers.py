@@ -44,6 +44,7 @@ from kontor.processes.models import (
     TriggerKind,
     VersionStatus,
 )
+from kontor.processes.validation import months_of  # (not defined here: no import cycle)
 
 logger = logging.getLogger(__name__)
 
@@ -72,14 +73,6 @@ def available_triggers() -> list[TriggerKind]:
 
 def is_available(trigger: str) -> bool:
     return trigger in available_triggers()
-
-
-def months_of(config: Any) -> int | None:
-    """The ``months`` of a customer_inactive config: a positive whole number, else None."""
-    months = config.get("months") if isinstance(config, dict) else None
-    if isinstance(months, bool) or not isinstance(months, int) or months < 1:
-        return None
-    return months
 
 
 def _published(trigger: str):

@@ -27,6 +27,7 @@ The rules, and the choices behind them:
 
 from collections import defaultdict
 from dataclasses import dataclass
+from typing import Any
 
 from django.utils.translation import gettext as _
 
@@ -36,7 +37,14 @@ from kontor.processes.models import (
     Transition,
     TriggerKind,
 )
-from kontor.processes.triggers import months_of
+
+
+def months_of(config: Any) -> int | None:
+    """The ``months`` of a customer_inactive config: a positive whole number, else None."""
+    months = config.get("months") if isinstance(config, dict) else None
+    if isinstance(months, bool) or not isinstance(months, int) or months < 1:
+        return None
+    return months
 
 
 @dataclass(frozen=True)

@@ -7,8 +7,8 @@ The interface every app uses; the index itself is built in this package:
 - ``search(user=..., q=..., kinds=None, limit=...)`` for the search box and the API,
 - ``filter_matching(rows, kind=..., q=...)`` for the quick filter of a list,
 - ``rebuild(kinds=None, progress=...)`` after bulk loads (demo data, imports).
-A searchable model defines ``search_document()`` returning a ``SearchDocument`` and
-is listed in ``KINDS``.
+A searchable model defines ``search_document()`` returning a ``SearchDocument``; its
+app registers it (``register_kind(Kind(...))``) in ``AppConfig.ready()``.
 """
 
 import dataclasses
@@ -21,8 +21,6 @@ from django.db import connection, transaction
 from django.db.models import Q, QuerySet
 from django.urls import reverse
 from django.utils.functional import Promise
-from django.utils.module_loading import import_string
-from django.utils.translation import gettext_lazy as _
 
 from kontor.core.models import SearchEntry
 from kontor.core.search.backends import ANY, IN_TITLE, backend_for
@@ -37,12 +35,14 @@ from kontor.core.search.tokens import (
 
 __all__ = [
     "KINDS",
+    "Kind",
     "SearchDocument",
     "SearchResults",
     "filter_matching",
     "index",
     "index_many",
     "rebuild",
+    "register_kind",
     "search",
     "unindex",
 ]
@@ -67,10 +67,10 @@ class Kind:
     # tenth of the rebuild). A field missing here is loaded row by row: slow, not
     # wrong; tests/core/test_search.py pins the rebuild's queries to catch it.
     fields: tuple[str, ...] = ()
-    # Dotted path of a function (*, user, hits) -> hits that takes out of the stored
-    # titles and subtitles what ``user`` may not see (a person's organization the
-    # user may not see, whose name the person's subtitle holds). One query a page.
-    hits_for_user: str = ""
+    # A function (*, user, hits) -> hits that takes out of the stored titles and
+    # subtitles what ``user`` may not see (a person's organization the user may not
+    # see, whose name the person's subtitle holds). One query a page.
+    hits_for_user: Callable | None = None
 
     @property
     def model_class(self):
@@ -87,33 +87,17 @@ class Kind:
         return records
 
 
-# Also the order of the groups in the results.
-KINDS: dict[str, Kind] = {
-    "person": Kind(
-        "person",
-        "customers.Person",
-        _("Persons"),
-        "customers:person_detail",
-        related=("organization",),
-        related_fields=("organization__name",),  # what Person.search_document() reads
-        follows=("organization", "organization"),
-        hits_for_user="kontor.customers.queries.person_search_hits",
-        fields=(
-            *("title", "first_name", "last_name", "organization", "city", "job_title"),
-            *("department", "email", "email2", "phone", "mobile", "custom"),
-        ),
-    ),
-    "organization": Kind(
-        "organization",
-        "customers.Organization",
-        _("Organizations"),
-        "customers:organization_detail",
-        fields=(
-            *("name", "legal_name", "city", "industry", "email", "phone"),
-            *("customer_number", "custom"),
-        ),
-    ),
-}
+# The searchable kinds, registered by their apps in ``AppConfig.ready()`` (customers:
+# persons, organizations) with ``register_kind``. Also the order of the groups in the
+# results: the order of registration.
+KINDS: dict[str, Kind] = {}
+
+
+def register_kind(kind: Kind) -> None:
+    """Make ``kind`` searchable. Call it from the app's ``AppConfig.ready()``: the API
+    reads the known kinds when its URLs load."""
+    KINDS[kind.key] = kind
+
 
 DEFAULT_LIMIT = 10
 MAX_LIMIT = 50
@@ -235,8 +219,8 @@ def search(*, user, q: str | None, kinds: Iterable[str] | None = None, limit: in
 
 def _group(user, key: str, found: list[tuple], limit: int) -> Group:
     hits = [Hit(kind=key, uuid=u, title=t, subtitle=s, phonetic=p) for u, t, s, p in found[:limit]]
-    if KINDS[key].hits_for_user:
-        hits = import_string(KINDS[key].hits_for_user)(user=user, hits=hits)
+    if KINDS[key].hits_for_user is not None:
+        hits = KINDS[key].hits_for_user(user=user, hits=hits)
     return Group(key, KINDS[key].label, hits, more=len(found) > limit)
 
 
